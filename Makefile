@@ -1,0 +1,47 @@
+# Two entry points: `make run` (the pipeline on the embedded tiny profile) and `make test`.
+# Both create/refresh .venv only when pyproject.toml changed.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+export DVC_NO_ANALYTICS := 1
+export PREFECT_HOME := $(CURDIR)/.prefect
+export PREFECT_LOGGING_LEVEL ?= WARNING
+export PYTHONUNBUFFERED := 1
+
+.PHONY: run test lint typecheck pytest venv dvc-init bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip setuptools wheel
+	$(BIN)/pip install -q -e '.[blender,dev]'
+	touch $(STAMP)
+
+dvc-init: $(STAMP)
+	$(BIN)/python -m headforge.dvcsetup
+
+run: $(STAMP) dvc-init
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dvc repro
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests flows tasks synth benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

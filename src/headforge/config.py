@@ -1,0 +1,333 @@
+"""Typed configuration: one dataclass per ``params.yaml`` section, validated on load.
+
+``params.yaml`` holds a top-level ``profile`` key (``tiny`` or ``paper``). A section's own keys
+are shared by all profiles; a nested block named after a profile overrides them. Unknown keys,
+missing keys and wrong types raise :class:`ConfigError` naming the key and the fix.
+
+Stages add their section here as a dataclass with a docstring per field, and read it with
+``load_section(MyConfig, "my_section")``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from headforge.paths import project_root
+
+PROFILES = ("tiny", "paper")
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A params.yaml problem, with the key and the fix in the message."""
+
+
+def read_params(path: Path | None = None) -> dict[str, Any]:
+    """Parse ``params.yaml`` (default: the project's) into a dict."""
+    path = path or project_root() / "params.yaml"
+    if not path.is_file():
+        raise ConfigError(f"params.yaml not found at {path}: run from the project root")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must be a mapping of sections")
+    return data
+
+
+def active_profile(params: dict[str, Any]) -> str:
+    """The profile named by the top-level ``profile`` key (default ``tiny``)."""
+    prof = params.get("profile", "tiny")
+    if prof not in PROFILES:
+        raise ConfigError(f"profile: {prof!r} is not one of {PROFILES}; set profile: tiny")
+    return str(prof)
+
+
+def section_values(params: dict[str, Any], section: str, profile: str) -> dict[str, Any]:
+    """A section's shared keys overlaid with its ``profile`` block."""
+    raw = params.get(section, {}) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{section}: must be a mapping")
+    merged = {k: v for k, v in raw.items() if k not in PROFILES}
+    block = raw.get(profile) or {}
+    if not isinstance(block, dict):
+        raise ConfigError(f"{section}.{profile}: must be a mapping")
+    merged.update(block)
+    return merged
+
+
+def _check_type(section: str, name: str, value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _check_type(section, name, value, a)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{section}.{name}: {value!r} is not {hint}")
+    if origin is typing.Literal:
+        if value not in typing.get_args(hint):
+            raise ConfigError(f"{section}.{name}: {value!r} must be one of {typing.get_args(hint)}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{section}.{name}: expected a list, got {value!r}")
+        return list(value) if origin is list else tuple(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{section}.{name}: expected a mapping, got {value!r}")
+        return value
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is bool and isinstance(value, bool):
+        return value
+    if hint is str and isinstance(value, str):
+        return value
+    raise ConfigError(f"{section}.{name}: {value!r} is not of type {getattr(hint, '__name__', hint)}")
+
+
+def build(cls: type[T], values: dict[str, Any], section: str) -> T:
+    """Instantiate dataclass ``cls`` from ``values``, checking names and types."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{section}: unknown key(s) {unknown}; known keys are {sorted(fields)}"
+        )
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        if name in values:
+            kwargs[name] = _check_type(section, name, values[name], hints[name])
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{section}.{name}: missing; add it to params.yaml")
+    return cls(**kwargs)
+
+
+def load_section(
+    cls: type[T],
+    section: str,
+    params: dict[str, Any] | None = None,
+    profile: str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> T:
+    """Load one params.yaml section into its dataclass for the active (or given) profile."""
+    params = read_params() if params is None else params
+    profile = profile or active_profile(params)
+    values = section_values(params, section, profile)
+    if overrides:
+        values.update(overrides)
+    return build(cls, values, section)
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PathsConfig:
+    """Where shared state lives."""
+
+    registry_url: str = "sqlite:///registry/headforge.sqlite"
+    """SQLAlchemy URL of the consent/lineage/audit registry; a relative sqlite path is taken
+    from the project root."""
+    dvc_remote: str = "../headforge-dvc-remote"
+    """Default local DVC remote folder (relative to the project root)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadModelConfig:
+    """Which FLAME-format head model every stage uses."""
+
+    source: typing.Literal["builtin", "flame"] = "builtin"
+    """``builtin``: the project's own open model; ``flame``: a user's licensed FLAME file."""
+    flame_path: str = ""
+    """Path to ``generic_model.pkl`` (FLAME 2020) or ``flame2023.pkl`` when source is flame."""
+    landmark_embedding_path: str = ""
+    """Optional landmark embedding (.npy/.npz) for a FLAME file."""
+    n_shape: int = 50
+    """Identity components used (at most what the model has)."""
+    n_expr: int = 20
+    """Expression components used (at most what the model has)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderConfig:
+    """Gaussian rasterizer settings."""
+
+    backend: typing.Literal["auto", "torch", "gsplat"] = "auto"
+    """auto picks gsplat on CUDA tensors when it is importable, the torch rasterizer otherwise."""
+    tile_size: int = 16
+    """Square tile edge in pixels for the torch rasterizer."""
+    near: float = 0.01
+    """Gaussians nearer than this (camera z) are culled."""
+    far: float = 100.0
+    """Gaussians farther than this are culled."""
+    alpha_threshold: float = 1.0 / 255.0
+    """Splat contributions below this alpha are skipped."""
+    transmittance_min: float = 1e-4
+    """Compositing stops once transmittance falls below this."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthConfig:
+    """Synthetic head dataset rendered with Blender (``synth`` stage)."""
+
+    seed: int = 0
+    """Master seed: same seed and version give hash-identical images on one machine."""
+    version: int = 1
+    """Dataset version; ``regenerate`` bumps it."""
+    runner: typing.Literal["local", "dask"] = "local"
+    """local: a process pool; dask: Prefect's DaskTaskRunner."""
+    dask_address: str = ""
+    """Dask scheduler address; empty starts a local cluster."""
+    max_workers: int = 2
+    """Shards rendered at once (one Blender process each)."""
+    identities_per_shard: int = 2
+    """Identities rendered by one Blender process."""
+    identities: int = 8
+    """Number of synthetic identities."""
+    expressions: int = 4
+    """Expressions rendered per identity (sampled plus scripted)."""
+    cameras: int = 8
+    """Cameras per identity, taken from the 28-camera rig."""
+    width: int = 64
+    """Image width in pixels."""
+    height: int = 64
+    """Image height in pixels."""
+    samples: int = 8
+    """Cycles samples per pixel."""
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestConfig:
+    """Real captures into ``data/captures`` (``ingest`` stage)."""
+
+    inbox: str = "inbox"
+    """Folder holding one sub-folder per subject."""
+    resolution: int = 256
+    """Square output resolution of normalised frames."""
+    video_fps: float = 2.0
+    """Frames per second sampled from monocular videos."""
+    max_frames: int = 24
+    """At most this many frames per video."""
+    box_scale: float = 1.8
+    """Crop size relative to the detected face box."""
+    require_consent: bool = True
+    """Refuse subjects without a valid ``capture`` consent."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackConfig:
+    """Landmarks and FLAME-format fitting (``track`` stage)."""
+
+    detector: typing.Literal["mediapipe", "dlib", "face_alignment"] = "mediapipe"
+    """Landmark detector."""
+    face_alignment_weights: str = ""
+    """Folder with face-alignment's weights (needed only for detector: face_alignment)."""
+    runner: typing.Literal["local", "dask"] = "local"
+    """local: a process pool; dask: Prefect's DaskTaskRunner."""
+    max_workers: int = 2
+    """Subjects tracked at once."""
+    steps_rigid: int = 150
+    """Steps of rigid alignment from landmarks."""
+    steps_landmarks: int = 300
+    """Steps of shape/expression fitting to landmarks."""
+    steps_dense: int = 60
+    """Steps of photometric/silhouette refinement."""
+    steps_joint: int = 0
+    """Steps of joint camera + expression refinement (0 = off)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainPriorConfig:
+    """UV-space Gaussian head prior (``train_prior`` stage)."""
+
+    seed: int = 0
+    """Random seed."""
+    device: str = "auto"
+    """auto | cpu | cuda."""
+    steps: int = 300
+    """Optimisation steps."""
+    batch: int = 4
+    """Images per step."""
+    latent_dim: int = 32
+    """Identity latent size."""
+    uv_res: int = 32
+    """Resolution of the decoded UV Gaussian maps."""
+    face_density: float = 1.0
+    """Gaussians per UV texel in the face region."""
+    hair_density: float = 2.0
+    """Gaussians per UV texel in the scalp/hair region."""
+    lr: float = 2e-3
+    """Adam learning rate."""
+    checkpoint_every: int = 100
+    """Write a resumable checkpoint every N steps."""
+
+
+@dataclasses.dataclass(frozen=True)
+class InvertConfig:
+    """Few-shot inversion by pivotal tuning (``invert`` stage)."""
+
+    shots: int = 3
+    """Input images per subject."""
+    steps_latent: int = 60
+    """Stage 1 steps (latent + camera/expression corrections, network frozen)."""
+    steps_decoder: int = 60
+    """Stage 2 steps (decoder fine-tuning)."""
+    lr_latent: float = 1e-2
+    """Stage 1 learning rate."""
+    lr_decoder: float = 3e-4
+    """Stage 2 learning rate."""
+    view_reg: float = 0.1
+    """Weight of the view-regularisation term in stage 2."""
+    resolution: int = 128
+    """Render resolution during inversion."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateConfig:
+    """Metrics on held-out identities (``evaluate`` stage)."""
+
+    held_out: int = 2
+    """Synthetic identities never seen by the prior."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RetentionConfig:
+    """Scheduled sweeps of expired consents."""
+
+    schedule: str = "0 3 * * *"
+    """Cron schedule of the retention deployment."""
+    derived_days: int = 30
+    """Days derived artifacts are kept after capture consent, unless a consent says otherwise."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RegenerateConfig:
+    """Scheduled synthetic-data refresh."""
+
+    schedule: str = "0 2 * * *"
+    """Cron schedule of the regenerate deployment."""
+    push: bool = True
+    """dvc push after regenerating."""
+    downstream: bool = False
+    """Also rerun the stages that depend on synth."""

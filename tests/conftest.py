@@ -1,0 +1,46 @@
+"""Shared test set-up: analytics off, paths to the real test data, capability checks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+REALDATA = ROOT.parent / "shared" / "realdata"
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    """The repository root."""
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    """Folder of real face videos (``../shared/realdata``); skips when absent."""
+    if not REALDATA.is_dir():
+        pytest.skip(f"real test videos not found at {REALDATA}")
+    return REALDATA
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except Exception:
+        return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _has_cuda():
+        skip_gpu = pytest.mark.skip(reason="needs CUDA; runs where a GPU is lent")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip_gpu)
