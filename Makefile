@@ -20,7 +20,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip setuptools wheel
-	$(BIN)/pip install -q -e '.[blender,dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[blender,dev]'
 	touch $(STAMP)
 
 dvc-init: $(STAMP)
