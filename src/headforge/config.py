@@ -341,6 +341,14 @@ class InvertConfig:
     """Views around the head rendered from the pre-tuning avatar for view regularisation."""
     w_correction: float = 1.0
     """Weight of the squared camera/expression corrections (keeps them small)."""
+    w_ssim: float = 0.2
+    """Weight of the (1 - SSIM) image term (the L1 term has weight 1)."""
+    w_mask: float = 0.5
+    """Weight of the alpha-vs-mask term."""
+    w_offset: float = 0.01
+    """Weight of the squared-offset regulariser."""
+    w_scale: float = 0.1
+    """Weight of the oversized-Gaussian penalty."""
     early_warmup: int = 20
     """Steps before early stopping is considered."""
     early_patience: int = 15

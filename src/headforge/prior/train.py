@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from headforge.config import TrainPriorConfig
-from headforge.io_utils import atomic_path, sha256_file, write_text_atomic
+from headforge.io_utils import atomic_path, sha256_bytes, sha256_file, write_text_atomic
 from headforge.prior.data import ViewSet
 from headforge.prior.losses import LPIPS, gaussian_regularisers, photometric_terms, psnr
 from headforge.prior.model import HeadPrior, PriorSpec
@@ -178,13 +178,11 @@ def train(
     base_checkpoint: Path | None = None,
     callbacks: Sequence[TrainCallback] = (),
     head_model: dict[str, Any] | None = None,
-    stop_after: int | None = None,
 ) -> TrainResult:
     """Train (or resume, or adapt) a prior on ``views``; see the module docstring.
 
     ``steps``/``lr`` override ``cfg.steps``/``cfg.lr`` (the adaptation uses
-    ``cfg.adapt_steps``/``cfg.adapt_lr``). ``stop_after`` ends this process after that many
-    total steps without writing ``prior.pt`` (used to simulate an interrupted run).
+    ``cfg.adapt_steps``/``cfg.adapt_lr``).
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
@@ -220,11 +218,9 @@ def train(
     start = 0
     resumed_from: int | None = None
     last = out_dir / "checkpoints" / "last.pt"
-    if last.is_file():
-        ck = load_checkpoint(last)
-        if ck["spec"] != prior.spec.to_dict():
-            raise ValueError(f"{last} was written for a different model or data (spec differs);"
-                             f" delete {out_dir} to start over")
+    key = run_key(cfg, prior.spec.to_dict(), total, lr_dec, base_info, world)
+    ck = load_checkpoint(last) if last.is_file() else None
+    if ck is not None and ck.get("run_key") == key:
         prior.decoder.load_state_dict(ck["decoder"])
         with torch.no_grad():
             prior.latents.copy_(ck["latents"])
@@ -232,14 +228,14 @@ def train(
         gen.set_state(ck["rng"])
         history = list(ck["history"])
         start = resumed_from = int(ck["step"])
+    # a checkpoint of another configuration or data is not this run's: start over
     lpips = LPIPS(cfg.lpips_weights)
     weights = {"l1": cfg.w_l1, "dssim": cfg.w_ssim, "mask": cfg.w_mask,
                "offset": cfg.w_offset, "scale": cfg.w_scale, "latent": cfg.w_latent,
                "lpips": cfg.w_lpips if lpips.available else 0.0}
     gamma = cfg.lr_final_ratio ** (1.0 / max(total - 1, 1))
     res = views.resolution
-    end = total if stop_after is None else min(total, stop_after)
-    for step in range(start, end):
+    for step in range(start, total):
         for pg, lr0 in zip(opt.param_groups, base_lrs, strict=True):
             pg["lr"] = lr0 * gamma**step
         idx = torch.randint(len(views), (cfg.batch,), generator=gen)
@@ -275,7 +271,7 @@ def train(
             if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == total:
                 save_checkpoint(last, prior, step + 1, {
                     "optimizer": opt.state_dict(), "rng": gen.get_state(),
-                    "history": history, "base": base_info,
+                    "history": history, "base": base_info, "run_key": key,
                 })
                 for cb in callbacks:
                     cb.on_checkpoint(step + 1, last)
@@ -295,6 +291,16 @@ def train(
     return TrainResult(checkpoint=final, steps=done, resumed_from=resumed_from,
                        history=history, seconds=time.perf_counter() - t0,
                        n_gaussians=prior.n_gaussians)
+
+
+def run_key(cfg: TrainPriorConfig, spec: dict[str, Any], steps: int, lr: float,
+            base: dict[str, Any] | None, world: int) -> str:
+    """Hash of everything that makes a checkpoint resumable by this run."""
+    c = dataclasses.asdict(cfg)
+    c.pop("checkpoint_every")
+    blob = json.dumps({"cfg": c, "spec": spec, "steps": steps, "lr": lr,
+                       "base": base and base["sha256"], "world": world}, sort_keys=True)
+    return sha256_bytes(blob.encode())
 
 
 def _tail_mean(history: list[dict[str, float]], key: str, frac: float = 0.1) -> float:
