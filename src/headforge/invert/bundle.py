@@ -81,8 +81,12 @@ def turntable(model: Drivable, params: Mapping[str, Tensor], K: Tensor, radius: 
 
 def save_gif(frames: Sequence[np.ndarray], path: Path, fps: float = 12.0) -> None:
     """Animated GIF with Pillow (loops forever)."""
+    if not frames:
+        raise ValueError("save_gif: no frames")
     ims = [Image.fromarray(f) for f in frames]
-    ims[0].save(path, save_all=True, append_images=ims[1:], duration=int(1000 / fps), loop=0)
+    with atomic_path(path) as tmp:
+        ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:],
+                    duration=int(1000 / fps), loop=0)
 
 
 def write_ply_neutral(model: Drivable, like: Mapping[str, Tensor], path: Path) -> int:
