@@ -71,6 +71,9 @@ def ibug68_embedding(mesh: HeadMesh) -> tuple[np.ndarray, np.ndarray]:
     allowed[lip > 0] &= up
     allowed[lip < 0] &= low
     face_idx, bary, _ = ray_hits(origins, dirs, mesh.vertices, f, allowed)
+    miss = face_idx < 0  # coarse grids: an inner-lip corner may fall just outside its lip
+    if miss.any():
+        face_idx[miss], bary[miss], _ = ray_hits(origins[miss], dirs[miss], mesh.vertices, f, skin)
     if (face_idx < 0).any():
         raise RuntimeError(f"iBUG-68 points {np.nonzero(face_idx < 0)[0]} missed the head")
     return face_idx, bary

@@ -128,10 +128,13 @@ def identity_basis(mesh: HeadMesh, n_random: int = N_RANDOM_IDENTITY) -> np.ndar
     a = _Anatomy(mesh)
     fields = _identity_fields(a) + _random_fields(a, n_random, _IDENTITY_SEED)
     mat = np.stack([f.reshape(-1) * std / max(np.abs(f).max(), 1e-12) for f, std in fields], 1)
-    u, s, _ = np.linalg.svd(mat, full_matrices=False)
+    # PCA through the small Gram matrix: mat = U S W^T, so U S = mat W.
+    eigval, w = np.linalg.eigh(mat.T @ mat)
+    order = np.argsort(eigval)[::-1]
+    comps = mat @ w[:, order]
     # Deterministic signs: the largest-magnitude entry of each component is positive.
-    flip = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
-    comps = u * flip[None] * s[None]
+    flip = np.sign(comps[np.argmax(np.abs(comps), axis=0), np.arange(comps.shape[1])])
+    comps = comps * flip[None]
     return comps.reshape(len(mesh.vertices), 3, -1)
 
 

@@ -86,9 +86,11 @@ def pose_correctives(mesh: HeadMesh) -> np.ndarray:
     pd[:, 1, 0 * 9 + 7] = -0.010 * under_chin * skin
     pd[:, 2, 0 * 9 + 7] = 0.016 * under_chin * skin
     cheeks = (bs.gauss(np.abs(x), 0.046, 0.012) * bs.gauss(y, mesh.mouth_y + 0.01, 0.016)
-              * bs.smoothstep(z, 0.03, 0.06)) * skin
+              * bs.smoothstep(z, 0.03, 0.06) * bs.smoothstep(y, mesh.mouth_y + 0.03,
+                                                                mesh.mouth_y + 0.012)) * skin
     pd[:, 0, 1 * 9 + 7] = -np.sign(x) * 0.012 * cheeks
     pd[:, 2, 1 * 9 + 7] = -0.006 * cheeks
     lower_lip = bs.lip_width(x) * bs.gauss(y, mesh.mouth_y - 0.006, 0.005) * mesh.lower_mouth
+    lower_lip *= bs.smoothstep(z, 0.03, 0.06)
     pd[:, 2, 1 * 9 + 7] -= 0.008 * lower_lip * skin
     return pd
