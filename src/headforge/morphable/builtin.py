@@ -39,17 +39,17 @@ PART_NAMES: tuple[str, ...] = ("face", "scalp", "neck", "eyes", "mouth", "ears")
 MEDIAPIPE_DATA = "mediapipe478.json"
 
 # Hairline and neckline heights (m) against |azimuth| (degrees from the face's direction).
-_HAIR_AZ = [0.0, 40.0, 70.0, 88.0, 102.0, 116.0, 135.0, 180.0]
-_HAIR_Y = [0.080, 0.076, 0.062, 0.044, 0.044, -0.060, -0.052, -0.050]
+HAIRLINE_AZ = [0.0, 40.0, 70.0, 88.0, 102.0, 116.0, 135.0, 180.0]
+HAIRLINE_Y = [0.080, 0.076, 0.062, 0.044, 0.044, -0.060, -0.052, -0.050]
 _NECK_AZ = [0.0, 40.0, 70.0, 95.0, 116.0, 135.0, 180.0]
-_NECK_Y = [-0.104, -0.098, -0.088, -0.076, -0.060, -0.052, -0.050]
+_NECK_Y = [-0.096, -0.092, -0.085, -0.076, -0.060, -0.052, -0.050]
 
 
 def part_labels(mesh: HeadMesh) -> np.ndarray:
     """Per-vertex part index [V] into ``PART_NAMES``."""
     y = mesh.vertices[:, 1]
     deg = np.degrees(np.abs(mesh.az))
-    hair = np.interp(deg, _HAIR_AZ, _HAIR_Y)
+    hair = np.interp(deg, HAIRLINE_AZ, HAIRLINE_Y)
     neck = np.interp(deg, _NECK_AZ, _NECK_Y)
     labels = np.zeros(len(y), dtype=np.int64)
     labels[y >= hair] = PART_NAMES.index("scalp")

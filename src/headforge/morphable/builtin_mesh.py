@@ -228,10 +228,10 @@ def build_mesh(n_rings: int = 64, n_cols: int = 80) -> HeadMesh:
         centre = np.array([side * bs.EYE_X, bs.EYE_Y, cz])
         centres.append(centre)
         verts.append(centre + bs.EYE_RADIUS * sph_v)
-        faces += [tuple(int(i) + n_v for i in f) for f in sph_f]
+        faces += [(int(a) + n_v, int(b) + n_v, int(c) + n_v) for a, b, c in sph_f]
         uvs.append(np.stack([0.01 + k * 0.32 + 0.30 * sph_uv[:, 0],
                              0.01 + 0.16 * sph_uv[:, 1]], -1))
-        uvf += [tuple(int(i) + n_uv for i in f) for f in sph_uvf]
+        uvf += [(int(a) + n_uv, int(b) + n_uv, int(c) + n_uv) for a, b, c in sph_uvf]
         n_v += len(sph_v)
         n_uv += len(sph_uv)
         region.append(np.full(len(sph_v), REGION_EYE_L if side > 0 else REGION_EYE_R, np.int8))

@@ -53,8 +53,9 @@ def ray_hits(
     vertices: np.ndarray,  # [V, 3]
     faces: np.ndarray,  # [F, 3]
     allowed: np.ndarray | None = None,  # [L, F] bool or [F] bool: triangles a ray may hit
+    nearest: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Farthest intersection of each ray with the mesh (Moller-Trumbore).
+    """Farthest (or, with ``nearest``, first) intersection of each ray with the mesh.
 
     Returns face index [L] (-1 on a miss), barycentrics [L, 3] and ray parameter t [L].
     """
@@ -87,7 +88,7 @@ def ray_hits(
         hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0)
         if not hit.any():
             continue
-        k = int(np.argmax(np.where(hit, t, -np.inf)))
+        k = int(np.argmin(np.where(hit, t, np.inf)) if nearest else np.argmax(np.where(hit, t, -np.inf)))
         face_out[i] = cand[k]
         bary_out[i] = (1.0 - u[k] - v[k], u[k], v[k])
         t_out[i] = t[k]
@@ -114,7 +115,7 @@ def ibug68_targets(mouth_y: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     origins, dirs = [], []
     lip = np.zeros(N_IBUG, dtype=np.int64)
     jaw_y = np.interp(np.linspace(0, 1, 9), [0, 0.25, 0.5, 0.75, 1.0],
-                      [-0.096, -0.090, -0.074, -0.047, 0.006])
+                      [-0.085, -0.080, -0.066, -0.042, 0.006])
     for i in range(17):
         t = (i - 8) / 8.0
         az = np.radians(76.0) * t
