@@ -41,7 +41,7 @@ class ViewBatch:
     """A batch of views on one device."""
 
     images: Tensor
-    """[B, H, W, 3] RGB in [0, 1], composited on black (rgb * mask)."""
+    """[B, H, W, 3] RGB in [0, 1], composited on black."""
     masks: Tensor
     """[B, H, W, 1] foreground alpha in [0, 1]."""
     K: Tensor
@@ -171,7 +171,7 @@ def load_params(path: Path, frame: object | None = None) -> dict[str, np.ndarray
     """FLAME-format parameters of one frame: each key a 1-D float32 array."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            data = {k: np.asarray(z[k], dtype=np.float32) for k in z.files}
+            data = {k: np.asarray(z[k], dtype=np.float32) for k in z.files if k in PARAM_KEYS}
     except (OSError, ValueError) as e:
         raise DataError(f"{path} is not a readable .npz parameter file: {e}") from e
     missing = [k for k in PARAM_KEYS if k not in data]
@@ -234,12 +234,14 @@ def load_views(
     for _, row in df.iterrows():
         if row["subject"] not in sidx:
             raise DataError(f"view of subject {row['subject']!r} not in the subject list")
-        rgb = load_image(str(row["path"]), resolution, "RGB")
         m = _mask_for(row, resolution)
-        imgs.append(rgb * m)
-        masks.append(m)
         with Image.open(str(row["path"])) as im:
             w, h = im.size
+            straight = im.mode in ("RGBA", "LA")
+        rgb = load_image(str(row["path"]), resolution, "RGB")
+        # RGBA files carry straight colour: composite on black; RGB files already are.
+        imgs.append(rgb * m if straight else rgb)
+        masks.append(m)
         K = np.asarray(row["K"], dtype=np.float64).reshape(3, 3).copy()
         K[0] *= resolution / w
         K[1] *= resolution / h
