@@ -242,7 +242,14 @@ class TrackConfig:
     detector: typing.Literal["mediapipe", "dlib", "face_alignment"] = "mediapipe"
     """Landmark detector."""
     face_alignment_weights: str = ""
-    """Folder with face-alignment's weights (needed only for detector: face_alignment)."""
+    """Folder with face-alignment's weights (needed only for detector: face_alignment):
+    ``2DFAN4-cd938726ad.zip`` (or ``2DFAN4-11f355bf06.pth.tar``) and ``s3fd-619a316812.pth``."""
+    min_detection_confidence: float = 0.5
+    """MediaPipe face-mesh detection threshold."""
+    dlib_upsample: int = 1
+    """Times dlib's HOG detector upsamples the image (1 finds faces down to ~40 px)."""
+    landmark_cache: str = "results/track/.landmark_cache"
+    """Folder of cached per-frame landmarks (relative to the project root)."""
     runner: typing.Literal["local", "dask"] = "local"
     """local: a process pool; dask: Prefect's DaskTaskRunner."""
     max_workers: int = 2
