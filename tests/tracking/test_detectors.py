@@ -59,14 +59,14 @@ def test_dlib_on_real_faces(request: pytest.FixtureRequest, dlib_detector) -> No
 
 
 def test_detectors_agree(request: pytest.FixtureRequest, mediapipe_detector, dlib_detector) -> None:
-    """MediaPipe (mapped to iBUG-68) and dlib put eye corners within 3 % of the face size."""
+    """MediaPipe (mapped to iBUG-68) and dlib put eye corners within 4 % of the face size."""
     for name, img in _images(request):
         a = to_ibug68(mediapipe_detector.detect(img))
         b = dlib_detector.detect(img)
         size = b.face_size
         d = np.linalg.norm(a.points - b.points, axis=1) / size  # type: ignore[operator]
         eyes = d[[36, 39, 42, 45]]
-        assert eyes.max() < 0.03, f"{name}: eye corners differ by {eyes.round(3)} of face size"
+        assert eyes.max() < 0.04, f"{name}: eye corners differ by {eyes.round(3)} of face size"
         assert d[27:68].mean() < 0.03, f"{name}: inner face differs by {d[27:].mean():.3f}"
         assert d.mean() < 0.05, f"{name}: all 68 differ by {d.mean():.3f} of face size"
 
