@@ -29,7 +29,8 @@ def _fake_run(root: Path) -> None:
     frames = [Image.fromarray(np.full((16, 16, 3), 40 * i, np.uint8)) for i in range(3)]
     frames[0].save(inv / "turntable.gif", save_all=True, append_images=frames[1:])
     frames[1].save(inv / "renders" / "view_00.png")
-    (root / "results" / "train_prior" / "timing.json").write_text(
+    (root / "results" / "timings").mkdir(parents=True)
+    (root / "results" / "timings" / "train_prior.json").write_text(
         json.dumps({"stage": "train_prior", "seconds": 12.5})
     )
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from headforge.io_utils import atomic_path
+from headforge.timing import read_timings
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
 
@@ -62,18 +63,6 @@ def _read_tsv_curves(folder: Path) -> dict[str, list[tuple[float, float]]]:
     return curves
 
 
-def _read_timings(root: Path) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for base in (root / "data", root / "results"):
-        for t in sorted(base.glob("*/timing.json")):
-            try:
-                d = json.loads(t.read_text())
-                out[str(d.get("stage", t.parent.name))] = float(d["seconds"])
-            except (ValueError, KeyError, TypeError):
-                continue
-    return out
-
-
 def collect(root: Path) -> ReportData:
     """Gather the report's inputs from ``root/results`` and ``root/data``."""
     res = root / "results"
@@ -93,7 +82,7 @@ def collect(root: Path) -> ReportData:
             renders = sorted((subj / "renders").glob("*.png")) if (subj / "renders").is_dir() else []
             if renders:
                 data.avatar_renders[subj.name] = renders[:8]
-    data.timings = _read_timings(root)
+    data.timings = read_timings(root)
     sheet = root / "data" / "synth" / "contact_sheet.png"
     if sheet.is_file():
         data.extra_images.append(sheet)
