@@ -262,6 +262,13 @@ class TrackConfig:
     """Steps of photometric/silhouette refinement."""
     steps_joint: int = 0
     """Steps of joint camera + expression refinement (0 = off)."""
+    lr: float = 0.01
+    """Base Adam learning rate of the fitting stages (each stage scales it)."""
+    weights: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Energy weights overriding ``headforge.tracking.fit.DEFAULT_WEIGHTS`` (term -> weight)."""
+    max_error_px: float = 6.0
+    """Frames whose mean landmark error exceeds this (pixels of a 256-pixel image) are
+    flagged ``poor_fit``."""
 
 
 @dataclasses.dataclass(frozen=True)

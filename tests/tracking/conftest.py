@@ -58,3 +58,14 @@ def dlib_detector() -> Iterator[object]:
 
     with DlibDetector() as det:
         yield det
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> Iterator[None]:
+    """Fitting problems are small: one intra-op thread avoids oversubscribing 2 shared cores."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
