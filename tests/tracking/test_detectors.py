@@ -116,3 +116,11 @@ def test_make_detector_from_config() -> None:
     assert status["mediapipe"].available and status["dlib"].available
     assert not status["face_alignment"].available
     assert "2DFAN4" in status["face_alignment"].reason
+
+
+def test_detectors_are_registered_backends() -> None:
+    from headforge import backends
+
+    assert backends.available("mediapipe") and backends.available("dlib")
+    st = backends.status("face_alignment")
+    assert not st.available and "pip install face-alignment" in st.detail

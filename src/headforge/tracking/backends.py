@@ -46,3 +46,19 @@ def detectors_available(face_alignment_weights: str = "") -> dict[str, DetectorS
     except LandmarkError as e:
         out["face_alignment"] = DetectorStatus(False, str(e))
     return out
+
+
+def _register_probes() -> None:
+    """Make the detectors visible in :mod:`headforge.backends` (the project-wide registry)."""
+    from headforge import backends as registry
+
+    def probe(name: str, dist: str) -> registry.BackendStatus:
+        st = detectors_available()[name]
+        return registry.BackendStatus(name, st.available, registry.dist_version(dist), st.reason)
+
+    registry.register_probe("mediapipe")(lambda: probe("mediapipe", "mediapipe"))
+    registry.register_probe("dlib")(lambda: probe("dlib", "dlib-bin"))
+    registry.register_probe("face_alignment")(lambda: probe("face_alignment", "face-alignment"))
+
+
+_register_probes()

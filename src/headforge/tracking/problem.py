@@ -75,6 +75,12 @@ class TrackParams:
             "cameras": self.cam_delta,
         }
 
+    def per_frame(self) -> dict[str, Tensor]:
+        """All FLAME parameters as [F, D] tensors (shape repeated), detached."""
+        n = self.expr.shape[0]
+        out = {k: getattr(self, k).detach() for k in PARAM_KEYS[1:]}
+        return {"shape": self.shape.detach()[None].expand(n, -1), **out}
+
     def frame(self, i: int) -> dict[str, np.ndarray]:
         """FLAME parameters of frame ``i`` as numpy arrays."""
         return {
