@@ -25,7 +25,7 @@ from torch import Tensor
 from headforge.morphable import PART_NAMES
 from headforge.optim import Stage
 from headforge.splat.gaussians import bind_to_triangles, triangle_frames
-from headforge.splat.render import rasterize
+from headforge.splat.render import Backend, rasterize
 from headforge.tracking import energies as E
 
 DEFAULT_PARTS = ("face", "eyes", "mouth", "ears", "scalp")
@@ -54,7 +54,7 @@ class GaussianHead:
     """Triangle-bound Gaussians with a per-subject albedo; renders posed meshes."""
 
     def __init__(
-        self, model: Any, parts: Sequence[str] = DEFAULT_PARTS, backend: str = "torch"
+        self, model: Any, parts: Sequence[str] = DEFAULT_PARTS, backend: Backend = "torch"
     ) -> None:
         self.faces = model.faces
         self.face_ids = select_triangles(model, parts)
@@ -104,7 +104,7 @@ class GaussianHead:
             width,
             height,
             backend=self.backend,
-        )  # type: ignore[arg-type]
+        )
         return out.image, out.alpha
 
     @torch.no_grad()
