@@ -38,6 +38,9 @@ RETRY_CAP_S = 2.0
 
 AUDIT_LOCK_KEY = 0x6865616466  # "headf": PostgreSQL advisory lock id serialising audit appends
 
+RETRIES = {"count": 0}
+"""Transient-error retries made by this process (for benchmarks and tests)."""
+
 _WRITE = "headforge_write"  # execution option marking a write transaction
 
 _TRANSIENT = (
@@ -113,6 +116,7 @@ def _sqlite_engine(u: URL) -> Engine:
                 except Exception as e:  # sqlite3.OperationalError
                     if "locked" not in str(e) or attempt == RETRY_ATTEMPTS - 1:
                         raise
+                    RETRIES["count"] += 1
                     _sleep(attempt)
             cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
@@ -181,5 +185,6 @@ def with_retry(fn: Callable[[], T], what: str) -> T:
                     f"{what}: the registry stayed busy for {RETRY_ATTEMPTS} attempts "
                     f"({e.orig}); retry later, or use PostgreSQL for many parallel writers"
                 ) from e
+            RETRIES["count"] += 1
             _sleep(attempt)
     raise AssertionError("unreachable")
