@@ -9,6 +9,8 @@ from sqlalchemy.exc import DBAPIError
 from headforge.privacy import InvalidInputError, Registry
 from headforge.privacy.audit import GENESIS_HASH, entry_hash, verify_chain
 
+from .conftest import drop_audit_guards, raw_sql
+
 
 def test_grant_and_withdraw_write_chained_entries(reg: Registry) -> None:
     reg.grant("s0001", "capture", evidence="form:1")
@@ -38,10 +40,8 @@ def test_empty_log_verifies(reg: Registry) -> None:
 
 def _tamper(reg: Registry, sql: str) -> None:
     """Drop the append-only triggers (as an attacker with DB access would) and run ``sql``."""
-    with reg.engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER audit_log_no_update"))
-        conn.execute(text("DROP TRIGGER audit_log_no_delete"))
-        conn.exec_driver_sql(sql)
+    drop_audit_guards(reg)
+    raw_sql(reg, sql)
 
 
 def _fill(reg: Registry, n: int = 5) -> None:
