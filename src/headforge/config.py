@@ -248,8 +248,9 @@ class TrackConfig:
     """MediaPipe face-mesh detection threshold."""
     dlib_upsample: int = 1
     """Times dlib's HOG detector upsamples the image (1 finds faces down to ~40 px)."""
-    landmark_cache: str = "results/track/.landmark_cache"
-    """Folder of cached per-frame landmarks (relative to the project root)."""
+    landmark_cache: str = "results/cache/track_landmarks"
+    """Folder of cached per-frame landmarks (relative to the project root; outside the stage's
+    DVC output so reruns reuse it; entries get lineage records, so deletion finds them)."""
     runner: typing.Literal["local", "dask"] = "local"
     """local: a process pool; dask: Prefect's DaskTaskRunner."""
     max_workers: int = 2
@@ -269,6 +270,20 @@ class TrackConfig:
     max_error_px: float = 6.0
     """Frames whose mean landmark error exceeds this (pixels of a 256-pixel image) are
     flagged ``poor_fit``."""
+    dense_resolution: int = 96
+    """Pixels across at which the dense (photometric/silhouette) term renders."""
+    dense_views_per_step: int = 2
+    """Views rendered per dense step (a random subset; bounds the cost per step)."""
+    dense_parts: list[str] = dataclasses.field(
+        default_factory=lambda: ["face", "eyes", "mouth", "ears"]
+    )
+    """Head-model parts carrying Gaussians in the dense term (no scalp: real heads have hair)."""
+    overlays: int = 6
+    """QA overlay pictures per subject."""
+    overlay_background: typing.Literal["image", "neutral"] = "image"
+    """Draw overlays over the frame or over neutral grey (for pictures that may be shared)."""
+    require_consent: bool = True
+    """Refuse subjects without a valid ``capture`` consent in the registry."""
 
 
 @dataclasses.dataclass(frozen=True)

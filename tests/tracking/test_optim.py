@@ -59,7 +59,7 @@ def test_non_finite_energy_restores_and_reports() -> None:
     def energy(stage: Stage) -> dict[str, torch.Tensor]:
         a = p["a"]
         # finite while a < 1.5; the step that crosses it makes the next energy NaN
-        broken = torch.tensor(float("nan")) if float(a) >= 1.5 else torch.tensor(0.0)
+        broken = torch.tensor(float("nan")) if float(a.detach()) >= 1.5 else torch.tensor(0.0)
         return {"e": -a + broken}
 
     res = run_stages(

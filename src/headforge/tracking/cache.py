@@ -55,13 +55,19 @@ class LandmarkCache:
 
     def detect(self, detector: LandmarkDetector, image: np.ndarray) -> LandmarkResult:
         """``detector.detect(image)`` through the cache."""
+        return self.detect_entry(detector, image)[0]
+
+    def detect_entry(
+        self, detector: LandmarkDetector, image: np.ndarray
+    ) -> tuple[LandmarkResult, Path]:
+        """Like :meth:`detect`, also returning the cache entry's path (for lineage records)."""
         image = as_rgb_uint8(image)
         key = cache_key(image, detector.version)
         hit = self.get(key)
         if hit is not None:
             self.hits += 1
-            return hit
+            return hit, self.path(key)
         self.misses += 1
         result = detector.detect(image)
         self.put(key, result)
-        return result
+        return result, self.path(key)

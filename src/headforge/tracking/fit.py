@@ -13,7 +13,7 @@ import torch
 from headforge.config import TrackConfig
 from headforge.optim import OptimResult, Stage, run_stages
 from headforge.tracking import energies as E
-from headforge.tracking.geometry import matrix_to_axis_angle_np
+from headforge.tracking.geometry import matrix_to_axis_angle_np, perturb_w2c
 from headforge.tracking.mapping import to_ibug68
 from headforge.tracking.problem import HeadModel, Observations, TrackParams, TrackProblem
 from headforge.tracking.result import LandmarkResult
@@ -190,6 +190,18 @@ class TrackResult:
     """[V, 68, 2] fitted landmarks projected into each view (NaN where not fitted)."""
     focal_scale: np.ndarray
     """[C] final focal multiplier per camera group (1 for calibrated cameras)."""
+
+    def final_camera(self, view: int) -> tuple[np.ndarray, np.ndarray]:
+        """(K [3, 3], w2c [4, 4]) of view ``view`` after the fit (focal and pose corrections)."""
+        v = self.scene.views[view]
+        c = int(self.scene.view_camera[view])
+        K = v.K.astype(np.float64).copy()
+        K[0, 0] *= float(self.focal_scale[c])
+        K[1, 1] *= float(self.focal_scale[c])
+        with torch.no_grad():
+            w0 = torch.tensor(np.array(v.w2c), dtype=torch.float64)[None]
+            w2c = perturb_w2c(w0, self.params.cam_delta[c : c + 1].double())[0].numpy()
+        return K, w2c
 
     def ok_frames(self) -> list[int]:
         """Indices of frames with parameters worth using (ok or poor_fit)."""
