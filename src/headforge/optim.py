@@ -1,184 +1,230 @@
-"""One generic optimisation loop driven by declarative stages (STYLE.md section 8).
+"""Declarative staged optimisation: one generic loop, used by tracking and inversion.
 
-A :class:`Stage` lists how many steps it runs, which tensors it frees (each group with its own
-learning rate), which tensors it must leave untouched, the weights of the energy terms, and
-optional early stopping / wall-time budgets. An *energy* is a function ``(step, stage) ->
-dict[str, Tensor]`` of unweighted scalar terms; the loop weights them with ``stage.weights``
-(missing weight = 1.0), sums, back-propagates and steps one Adam optimiser.
+A :class:`Stage` says how many steps to take, at which learning rate, which named parameter
+groups are free and which energy terms are minimised. An energy is a function of the stage
+returning unweighted terms ``dict[str, Tensor]`` (scalars); the loop weights them with one
+``weights`` mapping (the config), sums, and steps Adam on the free groups only.
 
-Tracking and both phases of pivotal tuning run through :func:`run_stages`.
+Non-finite values never leak out: when the total loss or a gradient becomes NaN/inf, the free
+parameters are restored to their last finite values, the stage stops, and its
+:class:`StageReport` says where and which terms broke.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import Tensor
 
-
-@dataclass(frozen=True)
-class ParamGroup:
-    """Tensors freed together with one learning rate."""
-
-    name: str
-    """Label used in logs."""
-    params: Sequence[Tensor]
-    """Leaf tensors to optimise."""
-    lr: float
-    """Adam learning rate of this group."""
+ParamGroups = Mapping[str, Tensor | Sequence[Tensor]]
+EnergyFn = Callable[["Stage"], dict[str, Tensor]]
+Status = Literal["ok", "skipped", "non_finite"]
 
 
-@dataclass(frozen=True)
-class EarlyStop:
-    """Stop a stage once an exponential moving average of the loss stops improving."""
-
-    warmup: int = 20
-    """Steps run before the criterion is looked at."""
-    beta: float = 0.9
-    """EMA smoothing: ema = beta * ema + (1 - beta) * loss."""
-    patience: int = 20
-    """Steps without an EMA improvement of at least ``rel_tol`` before stopping."""
-    rel_tol: float = 1e-3
-    """Relative improvement of the EMA that counts as progress."""
+class OptimConfigError(ValueError):
+    """A stage names a parameter group or energy term that does not exist."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Stage:
-    """One phase of an optimisation: its budget, its free tensors and its energy weights."""
+    """One optimisation stage."""
 
     name: str
-    """Stage label (logs, results)."""
+    """Shown in logs and reports."""
     steps: int
-    """Maximum number of steps."""
-    groups: Sequence[ParamGroup]
-    """Tensors freed in this stage."""
-    frozen: Sequence[Tensor] = ()
-    """Tensors that must not change (``requires_grad`` is switched off while the stage runs)."""
-    weights: Mapping[str, float] = field(default_factory=dict)
-    """Energy term weights; a term without a weight counts with 1.0, weight 0 drops it."""
-    early_stop: EarlyStop | None = None
-    """Optional EMA early stopping."""
-    time_budget: float | None = None
-    """Optional wall-clock limit in seconds (checked after every step)."""
-    lr_final_ratio: float = 1.0
-    """Learning rates decay exponentially to ``lr * lr_final_ratio`` at the last step."""
-    grad_clip: float | None = None
-    """Clip the global gradient norm of the freed tensors to this value."""
+    """Adam steps (0 skips the stage)."""
+    lr: float
+    """Base learning rate."""
+    free: tuple[str, ...]
+    """Parameter groups optimised in this stage; all others stay fixed."""
+    terms: tuple[str, ...]
+    """Energy terms summed (each multiplied by its weight) in this stage."""
+    lr_scale: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    """Per-group learning-rate multipliers (default 1)."""
+    schedule: Literal["constant", "cosine"] = "constant"
+    """Learning-rate schedule over the stage's steps."""
 
 
-@dataclass
-class StageResult:
-    """What a stage did."""
+@dataclasses.dataclass
+class StageReport:
+    """What one stage did."""
 
     name: str
+    """The stage's name."""
+    status: Status
+    """ok, skipped (0 steps) or non_finite (stopped early, parameters restored)."""
     steps_run: int
-    stopped_early: bool
-    out_of_time: bool
-    final_loss: float
+    """Steps actually taken."""
+    initial: dict[str, float]
+    """Unweighted terms before the first step."""
+    final: dict[str, float]
+    """Unweighted terms after the last step."""
     seconds: float
-    history: list[dict[str, float]]
-    """Per step: ``loss`` (weighted total) and each unweighted term."""
+    """Wall time."""
+    message: str = ""
+    """Why the stage stopped early (empty when ok)."""
+
+    @property
+    def final_total(self) -> float:
+        return float(sum(self.final.values()))
 
 
-Energy = Callable[[int, Stage], dict[str, Tensor]]
-StepCallback = Callable[[Stage, int, dict[str, float]], None]
+@dataclasses.dataclass
+class OptimResult:
+    """Reports of every stage, in order."""
+
+    stages: list[StageReport]
+    """One report per stage."""
+
+    @property
+    def ok(self) -> bool:
+        """True when no stage stopped on a non-finite value."""
+        return all(s.status != "non_finite" for s in self.stages)
+
+    def summary(self) -> dict[str, object]:
+        """JSON-ready summary."""
+        return {"ok": self.ok, "stages": [dataclasses.asdict(s) for s in self.stages]}
 
 
-def total_energy(terms: Mapping[str, Tensor], weights: Mapping[str, float]) -> Tensor:
-    """Weighted sum of scalar terms (weight 1.0 when unspecified, 0 skips the term)."""
-    unknown = sorted(set(weights) - set(terms))
-    if unknown:
-        raise KeyError(f"weights name terms the energy does not return: {unknown}; "
-                       f"terms are {sorted(terms)}")
-    out: Tensor | None = None
-    for k, v in terms.items():
-        w = float(weights.get(k, 1.0))
+def _as_list(v: Tensor | Sequence[Tensor]) -> list[Tensor]:
+    return [v] if isinstance(v, Tensor) else list(v)
+
+
+def _weighted_total(terms: dict[str, Tensor], stage: Stage, weights: Mapping[str, float]) -> Tensor:
+    total: Tensor | None = None
+    for t in stage.terms:
+        w = float(weights[t])
         if w == 0.0:
             continue
-        if v.dim() != 0:
-            raise ValueError(f"energy term {k!r} must be a scalar, got shape {tuple(v.shape)}")
-        out = v * w if out is None else out + v * w
-    if out is None:
-        raise ValueError("every energy term has weight 0: nothing to optimise")
-    return out
+        v = w * terms[t]
+        total = v if total is None else total + v
+    if total is None:
+        raise OptimConfigError(f"stage {stage.name!r}: every term has weight 0")
+    return total
 
 
-def run_stage(stage: Stage, energy: Energy, callback: StepCallback | None = None) -> StageResult:
-    """Run one stage of Adam on its freed tensors; frozen tensors get no gradient."""
-    if stage.steps < 0:
-        raise ValueError(f"stage {stage.name}: steps must be >= 0, got {stage.steps}")
-    free = [p for g in stage.groups for p in g.params]
-    free_ids = {id(p) for p in free}
-    for p in stage.frozen:
-        if id(p) in free_ids:
-            raise ValueError(f"stage {stage.name}: a tensor is both freed and frozen")
-    saved = [(p, p.requires_grad) for p in (*stage.frozen, *free)]
-    for p in stage.frozen:
+def _check(groups: ParamGroups, stage: Stage, weights: Mapping[str, float]) -> None:
+    unknown = [g for g in stage.free if g not in groups]
+    if unknown:
+        raise OptimConfigError(
+            f"stage {stage.name!r} frees unknown group(s) {unknown}; known: {sorted(groups)}"
+        )
+    no_weight = [t for t in stage.terms if t not in weights]
+    if no_weight:
+        raise OptimConfigError(
+            f"stage {stage.name!r} uses term(s) {no_weight} without a weight; "
+            f"add them to the weights config (known: {sorted(weights)})"
+        )
+    if stage.steps < 0 or not (stage.lr > 0):
+        raise OptimConfigError(f"stage {stage.name!r}: steps must be >= 0 and lr > 0")
+
+
+def _values(terms: dict[str, Tensor], names: Sequence[str]) -> dict[str, float]:
+    return {k: float(terms[k].detach()) for k in names}
+
+
+def run_stage(
+    groups: ParamGroups,
+    stage: Stage,
+    energy: EnergyFn,
+    weights: Mapping[str, float],
+    callback: Callable[[Stage, int, dict[str, Tensor]], None] | None = None,
+) -> StageReport:
+    """Run one stage in place on the tensors of ``groups`` and report what happened."""
+    _check(groups, stage, weights)
+    t0 = time.perf_counter()
+    all_params = {id(p): p for g in groups.values() for p in _as_list(g)}
+    if stage.steps == 0:
+        return StageReport(stage.name, "skipped", 0, {}, {}, 0.0)
+    free = {name: _as_list(groups[name]) for name in stage.free}
+    free_params = [p for ps in free.values() for p in ps]
+    for p in all_params.values():
         p.requires_grad_(False)
-    for p in free:
+    for p in free_params:
         p.requires_grad_(True)
     opt = torch.optim.Adam(
-        [{"params": list(g.params), "lr": g.lr, "name": g.name} for g in stage.groups if g.params]
+        [
+            {"params": ps, "lr": stage.lr * float(stage.lr_scale.get(n, 1.0))}
+            for n, ps in free.items()
+        ]
     )
-    base_lrs = [pg["lr"] for pg in opt.param_groups]
-    gamma = stage.lr_final_ratio ** (1.0 / max(stage.steps - 1, 1))
-    history: list[dict[str, float]] = []
-    ema: float | None = None
-    best = math.inf
-    since_best = 0
-    stopped = out_of_time = False
-    t0 = time.perf_counter()
-    step = 0
+    base_lrs = [g["lr"] for g in opt.param_groups]
+    snapshot = [p.detach().clone() for p in free_params]
+    status: Status = "ok"
+    message = ""
+    initial: dict[str, float] = {}
+    steps_run = 0
     try:
         for step in range(stage.steps):
-            for pg, lr0 in zip(opt.param_groups, base_lrs, strict=True):
-                pg["lr"] = lr0 * gamma**step
+            if stage.schedule == "cosine":
+                f = 0.5 * (1.0 + math.cos(math.pi * step / stage.steps))
+                for g, lr0 in zip(opt.param_groups, base_lrs, strict=True):
+                    g["lr"] = lr0 * (0.05 + 0.95 * f)
             opt.zero_grad(set_to_none=True)
-            terms = energy(step, stage)
-            loss = total_energy(terms, stage.weights)
-            loss.backward()
-            if stage.grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(free, stage.grad_clip)
-            opt.step()
-            rec = {"loss": float(loss.detach())}
-            rec.update({k: float(v.detach()) for k, v in terms.items()})
-            history.append(rec)
-            if callback is not None:
-                callback(stage, step, rec)
-            if stage.early_stop is not None:
-                es = stage.early_stop
-                ema = rec["loss"] if ema is None else es.beta * ema + (1 - es.beta) * rec["loss"]
-                if step >= es.warmup:
-                    if ema < best * (1.0 - es.rel_tol):
-                        best, since_best = ema, 0
-                    else:
-                        since_best += 1
-                        if since_best >= es.patience:
-                            stopped = True
-                            break
-            if stage.time_budget is not None and time.perf_counter() - t0 >= stage.time_budget:
-                out_of_time = True
+            terms = energy(stage)
+            total = _weighted_total(terms, stage, weights)
+            if step == 0:
+                initial = _values(terms, stage.terms)
+            if not torch.isfinite(total):
+                bad = [t for t in stage.terms if not torch.isfinite(terms[t]).all()]
+                status, message = "non_finite", f"step {step}: non-finite energy in {bad}"
                 break
+            total.backward()
+            bad_groups = [
+                n
+                for n, ps in free.items()
+                if any(p.grad is not None and not torch.isfinite(p.grad).all() for p in ps)
+            ]
+            if bad_groups:
+                status, message = "non_finite", f"step {step}: non-finite gradient of {bad_groups}"
+                break
+            for s, p in zip(snapshot, free_params, strict=True):
+                s.copy_(p.detach())
+            opt.step()
+            steps_run = step + 1
+            if callback is not None:
+                callback(stage, step, terms)
+            if not all(torch.isfinite(p).all() for p in free_params):
+                status, message = "non_finite", f"step {step}: parameters became non-finite"
+                break
+        if status == "non_finite":
+            with torch.no_grad():
+                for s, p in zip(snapshot, free_params, strict=True):
+                    p.copy_(s)
     finally:
-        for p, rg in saved:
-            p.requires_grad_(rg)
-    return StageResult(
-        name=stage.name,
-        steps_run=len(history),
-        stopped_early=stopped,
-        out_of_time=out_of_time,
-        final_loss=history[-1]["loss"] if history else math.nan,
-        seconds=time.perf_counter() - t0,
-        history=history,
+        for p in free_params:
+            p.requires_grad_(False)
+            p.grad = None
+    with torch.no_grad():
+        final_terms = energy(stage)
+    final = {k: v for k, v in _values(final_terms, stage.terms).items()}
+    return StageReport(
+        stage.name, status, steps_run, initial, final, time.perf_counter() - t0, message
     )
 
 
 def run_stages(
-    stages: Sequence[Stage], energy: Energy, callback: StepCallback | None = None
-) -> list[StageResult]:
-    """Run stages in order with the same energy function."""
-    return [run_stage(s, energy, callback) for s in stages]
+    groups: ParamGroups,
+    stages: Sequence[Stage],
+    energy: EnergyFn,
+    weights: Mapping[str, float],
+    callback: Callable[[Stage, int, dict[str, Tensor]], None] | None = None,
+    stop_on_non_finite: bool = True,
+) -> OptimResult:
+    """Run ``stages`` in order; by default later stages are skipped after a non-finite stop."""
+    for s in stages:
+        _check(groups, s, weights)
+    reports: list[StageReport] = []
+    for s in stages:
+        if stop_on_non_finite and reports and reports[-1].status == "non_finite":
+            reports.append(
+                StageReport(s.name, "skipped", 0, {}, {}, 0.0, "skipped after a non-finite stop")
+            )
+            continue
+        reports.append(run_stage(groups, s, energy, weights, callback))
+    return OptimResult(reports)
