@@ -7,6 +7,7 @@ from typing import Any
 
 from prefect import flow
 
+from headforge.io_utils import write_text_atomic
 from headforge.paths import project_root, results_dir
 from headforge.timing import stage_timer
 from tasks.train_prior import adapt_prior, train_base_prior
@@ -27,6 +28,9 @@ def train_prior(root: Path | None = None) -> dict[str, Any]:
     with stage_timer("train_prior", base):
         out = {"base": train_base_prior(base)}
         out["adapted"] = adapt_prior(base, tracked_subjects(base))
+        summary = results_dir("train_prior", base) / "base" / "train_metrics.json"
+        write_text_atomic(base / "results" / "metrics" / "train_prior.json",
+                          summary.read_text())
     return out
 
 

@@ -8,7 +8,6 @@ the same inputs with the same image energy, for a given wall-time budget (the in
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -16,8 +15,8 @@ import torch
 from torch import Tensor, nn
 
 from headforge.config import InvertConfig
-from headforge.invert.core import InversionInputs
-from headforge.optim import ParamGroup, Stage, StageResult, StepCallback, run_stage
+from headforge.invert.core import InversionInputs, StepCallback
+from headforge.optim import Stage, StageReport, run_stage
 from headforge.prior.gaussians import GaussianBatch, activate_on_mesh
 from headforge.prior.losses import gaussian_regularisers, photometric_terms
 from headforge.prior.model import HeadPrior
@@ -27,6 +26,8 @@ from headforge.prior.render import Rendered, render_head
 
 class FreeGaussians(nn.Module):
     """Per-Gaussian raw parameters on the prior's binding, without a network."""
+
+    shape: Tensor
 
     def __init__(self, prior: HeadPrior, shape: Tensor) -> None:
         super().__init__()
@@ -63,7 +64,7 @@ class FreeGaussians(nn.Module):
 @dataclass
 class BaselineResult:
     model: FreeGaussians
-    stage: StageResult
+    stage: StageReport
 
 
 def fit_baseline(
@@ -77,7 +78,7 @@ def fit_baseline(
     """Fit free Gaussians to ``inputs`` for ``seconds`` of wall time (or ``max_steps``)."""
     if seconds <= 0:
         raise ValueError(f"baseline time budget must be > 0 s, got {seconds}")
-    dev = prior.b_uv.device
+    dev = prior.device
     images, masks = inputs.images.to(dev), inputs.masks.to(dev)
     K, w2c = inputs.K.to(dev), inputs.w2c.to(dev)
     params = {k: v.to(dev, torch.float32) for k, v in inputs.params.items()}
@@ -85,7 +86,7 @@ def fit_baseline(
     s = images.shape[0]
     model = FreeGaussians(prior, params["shape"].mean(0))
 
-    def energy(step: int, stage: Stage) -> dict[str, Tensor]:
+    def energy(stage: Stage) -> dict[str, Tensor]:
         g = model.gaussians(params)
         rgb, alpha = [], []
         for i in range(s):
@@ -96,11 +97,9 @@ def fit_baseline(
         terms.update(gaussian_regularisers(g, prior.spec.max_offset))
         return terms
 
-    t0 = time.perf_counter()
-    stage = Stage("baseline", max_steps, [ParamGroup("gaussians", [model.raw], cfg.baseline_lr)],
-                  weights={"dssim": cfg.w_ssim, "mask": cfg.w_mask, "offset": cfg.w_offset,
-                           "scale": cfg.w_scale},
-                  time_budget=max(seconds - (time.perf_counter() - t0), 1e-3))
-    res = run_stage(stage, energy, callback)
-    model.raw.requires_grad_(False)
+    weights = {"l1": 1.0, "dssim": cfg.w_ssim, "mask": cfg.w_mask, "offset": cfg.w_offset,
+               "scale": cfg.w_scale}
+    stage = Stage("baseline", max_steps, cfg.baseline_lr, free=("gaussians",),
+                  terms=tuple(weights), time_budget=seconds)
+    res = run_stage({"gaussians": model.raw}, stage, energy, weights, callback)
     return BaselineResult(model=model, stage=res)

@@ -97,9 +97,12 @@ def write_ply_neutral(model: Drivable, like: Mapping[str, Tensor], path: Path) -
     with torch.no_grad():
         g = model.gaussians(neutral_params(model.shape, like))
     c = g.colors[0]
-    sh = dict(sh=c) if c.dim() == 3 else dict(rgb=c)
-    params = GaussianParams.from_activated(g.means[0], g.quats[0], g.scales[0],
-                                           g.opacities[0], **sh)
+    if c.dim() == 3:  # SH coefficients [N, K, 3]
+        params = GaussianParams.from_activated(g.means[0], g.quats[0], g.scales[0],
+                                               g.opacities[0], sh=c)
+    else:
+        params = GaussianParams.from_activated(g.means[0], g.quats[0], g.scales[0],
+                                               g.opacities[0], rgb=c)
     write_ply(path, params)
     return int(g.means.shape[1])
 
@@ -154,17 +157,20 @@ def write_bundle(
             "n_gaussians": n_g,
             "prior_checkpoint": {"path": str(prior_checkpoint),
                                  "sha256": sha256_file(prior_checkpoint)},
-            "stages": [{"name": s.name, "steps": s.steps_run, "stopped_early": s.stopped_early,
-                        "seconds": s.seconds, "first_loss": s.history[0]["loss"],
-                        "final_loss": s.final_loss} for s in result.stages],
+            "stages": [{"name": s.name, "status": s.status, "steps": s.steps_run,
+                        "stopped_early": s.stopped_early, "message": s.message,
+                        "seconds": s.seconds, "first_loss": s.history[0] if s.history else None,
+                        "final_loss": s.history[-1] if s.history else None}
+                       for s in result.stages],
             "wall_seconds": result.seconds,
         }
         if baseline is not None:
             torch.save({"raw": baseline.model.raw.detach().cpu(),
                         "shape": baseline.model.shape.cpu()}, tmp / "baseline.pt")
-            card["baseline"] = {"steps": baseline.stage.steps_run,
-                                "seconds": baseline.stage.seconds,
-                                "final_loss": baseline.stage.final_loss}
+            st = baseline.stage
+            card["baseline"] = {"steps": st.steps_run, "seconds": st.seconds,
+                                "first_loss": st.history[0] if st.history else None,
+                                "final_loss": st.history[-1] if st.history else None}
         card.update(card_extra or {})
         (tmp / "card.json").write_text(json.dumps(card, indent=2))
     return out_dir
@@ -185,7 +191,7 @@ def load_bundle(bundle_dir: Path, prior: HeadPrior) -> LoadedBundle:
     if not card_path.is_file():
         raise FileNotFoundError(f"{bundle_dir} is not an avatar bundle (no card.json): run "
                                 "`headforge invert run` first")
-    dev = prior.b_uv.device
+    dev = prior.device
     dec = UVDecoder(prior.spec.decoder).to(dev)
     dec.load_state_dict(torch.load(bundle_dir / "decoder.pt", map_location=dev))
     lat = torch.load(bundle_dir / "latent.pt", map_location=dev)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ from torch import Tensor, nn
 
 from headforge.config import InvertConfig
 from headforge.invert.views import camera_centres, corrected_w2c, reference_w2c
-from headforge.optim import EarlyStop, ParamGroup, Stage, StageResult, StepCallback, run_stages
+from headforge.optim import EarlyStop, Stage, StageReport, run_stage
 from headforge.prior.gaussians import GaussianBatch
 from headforge.prior.losses import gaussian_regularisers, photometric_terms
 from headforge.prior.model import HeadPrior
@@ -65,6 +66,8 @@ class InversionInputs:
 class Avatar(nn.Module):
     """An inverted head: the prior's frozen machinery, a tuned decoder, a code and a shape."""
 
+    shape: Tensor
+
     def __init__(self, prior: HeadPrior, decoder: UVDecoder, latent: Tensor, shape: Tensor
                  ) -> None:
         super().__init__()
@@ -102,7 +105,7 @@ class InversionResult:
     """An avatar and how it was found."""
 
     avatar: Avatar
-    stages: list[StageResult]
+    stages: list[StageReport]
     camera_delta: Tensor
     """[S, 6] final camera corrections (axis-angle, metres)."""
     expr_delta: Tensor
@@ -125,9 +128,64 @@ def frame_groups(params: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
     return inv, first
 
 
+def correction_energy(cam: Tensor, dexpr: Tensor) -> Tensor:
+    """Squared camera (radians x 10, metres x 100) and expression corrections."""
+    return (cam[:, :3] ** 2).sum() * 100.0 + (cam[:, 3:] ** 2).sum() * 1e4 + \
+        (dexpr**2).sum() * 0.1
+
+
 def _photo_weights(cfg: InvertConfig) -> dict[str, float]:
     return {"l1": 1.0, "dssim": cfg.w_ssim, "mask": cfg.w_mask, "offset": cfg.w_offset,
             "scale": cfg.w_scale}
+
+
+StepCallback = Callable[[Stage, int, dict[str, Tensor]], None]
+
+
+@dataclass
+class _Problem:
+    """Everything the inversion energy reads, on one device."""
+
+    prior: HeadPrior
+    decoder: UVDecoder
+    images: Tensor  # [S,H,W,3]
+    masks: Tensor  # [S,H,W,1]
+    K: Tensor  # [S,3,3]
+    w2c: Tensor  # [S,4,4]
+    params: dict[str, Tensor]  # [S,D]
+    frame_index: Tensor  # [S] -> unique frame
+    shape: Tensor  # [n_shape]
+    z: Tensor  # [L] identity code (free in stage 1)
+    cam: Tensor  # [S,6] camera corrections (free in stage 1)
+    dexpr: Tensor  # [U,E] expression corrections (free in stage 1)
+    ref: dict[str, Any] = field(default_factory=dict)
+    calls: int = 0
+
+    def frame_params(self, idx: Tensor) -> dict[str, Tensor]:
+        p = {k: v[idx] for k, v in self.params.items()}
+        p["shape"] = self.shape.expand(len(idx), -1)
+        p["expr"] = p["expr"] + self.dexpr[self.frame_index[idx]]
+        return p
+
+    def energy(self, stage: Stage) -> dict[str, Tensor]:
+        s, h, w = self.images.shape[:3]
+        p = self.frame_params(torch.arange(s, device=self.images.device))
+        g = self.prior(self.z.expand(s, -1), p, decoder=self.decoder).gaussians
+        wc = corrected_w2c(self.w2c, self.cam)
+        rs = [render_head(g.item(i), self.K[i:i + 1], wc[i:i + 1], w, h) for i in range(s)]
+        terms = photometric_terms(torch.cat([r.rgb for r in rs]),
+                                  torch.cat([r.alpha for r in rs]), self.images, self.masks)
+        terms.update(gaussian_regularisers(g, self.prior.spec.max_offset))
+        terms["correction"] = correction_energy(self.cam, self.dexpr)
+        if "view" in stage.terms:  # one reference view per step, in turn
+            k = self.calls % self.ref["w2c"].shape[0]
+            self.calls += 1
+            gr = self.prior(self.z.expand(1, -1), self.ref["params"],
+                            decoder=self.decoder).gaussians
+            r = render_head(gr, self.ref["K"], self.ref["w2c"][k:k + 1], w, h)
+            terms["view"] = (r.rgb - self.ref["rgb"][k:k + 1]).abs().mean() + \
+                (r.alpha - self.ref["alpha"][k:k + 1]).abs().mean()
+        return terms
 
 
 def invert(
@@ -138,103 +196,62 @@ def invert(
 ) -> InversionResult:
     """Pivotal tuning of ``prior`` to ``inputs``; the prior itself is never modified."""
     t0 = time.perf_counter()
-    dev = prior.b_uv.device
-    images, masks = inputs.images.to(dev), inputs.masks.to(dev)
-    K, w2c = inputs.K.to(dev), inputs.w2c.to(dev)
+    dev = prior.device
     params = {k: v.to(dev, torch.float32) for k, v in inputs.params.items()}
-    h, w = inputs.resolution
-    s = images.shape[0]
     frame_index, first = frame_groups(params)
-    frame_index, first = frame_index.to(dev), first.to(dev)
     n_frames = int(first.shape[0])
-    shape = params["shape"].mean(0)
-
-    z = prior.mean_latent().clone().to(dev).requires_grad_(True)
-    cam = torch.zeros(s, 6, device=dev, requires_grad=True)
-    dexpr = torch.zeros(n_frames, params["expr"].shape[-1], device=dev, requires_grad=True)
-    decoder = copy.deepcopy(prior.decoder)
-    prior_params = [*prior.decoder.parameters(), prior.latents]
-    saved_flags = [p.requires_grad for p in prior_params]
-    for p in prior_params:
-        p.requires_grad_(False)
-    try:
-        return _run(prior, cfg, callback, t0, images, masks, K, w2c, params, z, cam, dexpr,
-                    decoder, frame_index, first, shape)
-    finally:
-        for p, f in zip(prior_params, saved_flags, strict=True):
-            p.requires_grad_(f)
-
-
-def _run(prior: HeadPrior, cfg: InvertConfig, callback: StepCallback | None, t0: float,
-         images: Tensor, masks: Tensor, K: Tensor, w2c: Tensor, params: dict[str, Tensor],
-         z: Tensor, cam: Tensor, dexpr: Tensor, decoder: UVDecoder, frame_index: Tensor,
-         first: Tensor, shape: Tensor) -> InversionResult:
-    dev = images.device
-    s, h, w = images.shape[0], images.shape[1], images.shape[2]
-    n_frames = int(first.shape[0])
-
-    ref: dict[str, Tensor] = {}
-
-    def current_params(idx: Tensor) -> dict[str, Tensor]:
-        p = {k: v[idx] for k, v in params.items()}
-        p["shape"] = shape.expand(len(idx), -1)
-        p["expr"] = p["expr"] + dexpr[frame_index[idx]]
-        return p
-
-    def energy(step: int, stage: Stage) -> dict[str, Tensor]:
-        rows = torch.arange(s, device=dev)
-        p = current_params(rows)
-        g = prior(z.expand(s, -1), p, decoder=decoder).gaussians
-        wc = corrected_w2c(w2c, cam)
-        rgb, alpha = [], []
-        for i in range(s):
-            r = render_head(g.item(i), K[i:i + 1], wc[i:i + 1], w, h)
-            rgb.append(r.rgb)
-            alpha.append(r.alpha)
-        terms = photometric_terms(torch.cat(rgb), torch.cat(alpha), images, masks)
-        terms.update(gaussian_regularisers(g, prior.spec.max_offset))
-        terms["correction"] = (cam[:, :3] ** 2).sum() * 100.0 + (cam[:, 3:] ** 2).sum() * 1e4 \
-            + (dexpr**2).sum() * 0.1
-        if stage.name == "decoder" and ref:
-            k = step % ref["w2c"].shape[0]
-            gr = prior(z.expand(1, -1), ref["params"], decoder=decoder).gaussians
-            r = render_head(gr, ref["K"], ref["w2c"][k:k + 1], w, h)
-            terms["view"] = (r.rgb - ref["rgb"][k:k + 1]).abs().mean() + \
-                (r.alpha - ref["alpha"][k:k + 1]).abs().mean()
-        return terms
-
-    es = EarlyStop(warmup=cfg.early_warmup, patience=cfg.early_patience)
-    weights = _photo_weights(cfg) | {"correction": cfg.w_correction}
-    stage1 = Stage(
-        "latent", step_budget(cfg.steps_latent, cfg.steps_per_frame, n_frames),
-        groups=[ParamGroup("latent", [z], cfg.lr_latent),
-                ParamGroup("camera", [cam], cfg.lr_camera),
-                ParamGroup("expression", [dexpr], cfg.lr_expr)],
-        frozen=list(decoder.parameters()), weights=weights, early_stop=es,
+    pb = _Problem(
+        prior=prior, decoder=copy.deepcopy(prior.decoder), images=inputs.images.to(dev),
+        masks=inputs.masks.to(dev), K=inputs.K.to(dev), w2c=inputs.w2c.to(dev), params=params,
+        frame_index=frame_index.to(dev), shape=params["shape"].mean(0),
+        z=prior.mean_latent().clone().to(dev),
+        cam=torch.zeros(len(frame_index), 6, device=dev),
+        dexpr=torch.zeros(n_frames, params["expr"].shape[-1], device=dev),
     )
-    results = run_stages([stage1], energy, callback)
-    if cfg.steps_decoder > 0:
-        with torch.no_grad():
-            ref.update(_reference_renders(prior, decoder, z, current_params(first[:1]), K[:1],
-                                          w2c, cfg.reference_views, w, h))
-        stage2 = Stage(
-            "decoder", step_budget(cfg.steps_decoder, cfg.steps_per_frame, n_frames),
-            groups=[ParamGroup("decoder", list(decoder.parameters()), cfg.lr_decoder)],
-            frozen=[z, cam, dexpr], weights=weights | {"view": cfg.view_reg}, early_stop=es,
-        )
-        results += run_stages([stage2], energy, callback)
-    avatar = Avatar(prior, decoder, z.detach(), shape)
+    frozen = [*prior.decoder.parameters(), prior.latents]
+    flags = [p.requires_grad for p in frozen]
+    for p in frozen:
+        p.requires_grad_(False)
+    groups: dict[str, Tensor | list[Tensor]] = {"latent": pb.z, "camera": pb.cam, "expression": pb.dexpr,
+              "decoder": list(pb.decoder.parameters())}
+    photo = _photo_weights(cfg)
+    weights = photo | {"correction": cfg.w_correction, "view": cfg.view_reg}
+    es = EarlyStop(warmup=cfg.early_warmup, patience=cfg.early_patience)
+    stage1 = Stage(
+        "latent", step_budget(cfg.steps_latent, cfg.steps_per_frame, n_frames), cfg.lr_latent,
+        free=("latent", "camera", "expression"), terms=(*photo, "correction"),
+        lr_scale={"camera": cfg.lr_camera / cfg.lr_latent,
+                  "expression": cfg.lr_expr / cfg.lr_latent},
+        early_stop=es,
+    )
+    stage2 = Stage(
+        "decoder", step_budget(cfg.steps_decoder, cfg.steps_per_frame, n_frames),
+        cfg.lr_decoder, free=("decoder",), terms=(*photo, "view"), early_stop=es,
+    )
+    try:
+        results = [run_stage(groups, stage1, pb.energy, weights, callback)]
+        if cfg.steps_decoder > 0 and results[0].status == "ok":
+            with torch.no_grad():
+                pb.ref.update(_reference_renders(
+                    prior, pb.decoder, pb.z, pb.frame_params(first[:1].to(dev)), pb.K[:1],
+                    pb.w2c, cfg.reference_views, pb.images.shape[2], pb.images.shape[1]))
+            results.append(run_stage(groups, stage2, pb.energy, weights, callback))
+    finally:
+        for p, f in zip(frozen, flags, strict=True):
+            p.requires_grad_(f)
+    avatar = Avatar(prior, pb.decoder, pb.z.detach(), pb.shape)
     for p in avatar.parameters():
         p.requires_grad_(False)
     return InversionResult(
-        avatar=avatar, stages=results, camera_delta=cam.detach(), expr_delta=dexpr.detach(),
-        frame_index=frame_index.cpu(), seconds=time.perf_counter() - t0,
+        avatar=avatar, stages=results, camera_delta=pb.cam.detach(),
+        expr_delta=pb.dexpr.detach(), frame_index=frame_index.cpu(),
+        seconds=time.perf_counter() - t0,
     )
 
 
 def _reference_renders(prior: HeadPrior, decoder: UVDecoder, z: Tensor,
                        params: dict[str, Tensor], K: Tensor, w2c: Tensor, n: int, w: int,
-                       h: int) -> dict[str, Tensor]:
+                       h: int) -> dict[str, Any]:
     """Renders of the pre-tuning avatar from n views around the head (view regularisation)."""
     params = {k: v.detach() for k, v in params.items()}
     g = prior(z.detach().expand(1, -1), params, decoder=decoder).gaussians

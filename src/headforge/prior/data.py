@@ -185,7 +185,7 @@ def load_params(path: Path, frame: object | None = None) -> dict[str, np.ndarray
         elif a.ndim == 2 and k != "shape":
             if frame is None:
                 raise DataError(f"{path}: {k} has a frame axis {a.shape}; give the frame")
-            fi = int(frame)
+            fi = int(str(frame))
             if not 0 <= fi < a.shape[0]:
                 raise DataError(f"{path}: frame {fi} outside {k}'s {a.shape[0]} frames")
             a = a[fi]
@@ -198,11 +198,11 @@ def load_params(path: Path, frame: object | None = None) -> dict[str, np.ndarray
 def load_image(path: str, res: int, mode: str) -> np.ndarray:
     """An image resized to ``res x res`` as float32 [res, res, C] in [0, 1]."""
     try:
-        with Image.open(path) as im:
-            im = im.convert(mode)
-            if im.size != (res, res):
-                im = im.resize((res, res), Image.BILINEAR)
-            a = np.asarray(im, dtype=np.float32) / 255.0
+        with Image.open(path) as src:
+            im = src.convert(mode)
+        if im.size != (res, res):
+            im = im.resize((res, res), Image.Resampling.BILINEAR)
+        a = np.asarray(im, dtype=np.float32) / 255.0
     except OSError as e:
         raise DataError(f"cannot read image {path}: {e}") from e
     return a[..., None] if a.ndim == 2 else a

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from headforge.morphable import MorphableHead
 from headforge.prior.gaussians import Binding, GaussianBatch, place_gaussians
 from headforge.prior.network import DecoderSpec, GaussianMaps, UVDecoder
 from headforge.prior.uv import part_samples, uv_area, uv_grid_samples
@@ -78,13 +79,27 @@ def expression_vector(params: Mapping[str, Tensor]) -> Tensor:
 class HeadPrior(nn.Module):
     """UV-space generative Gaussian head model conditioned on identity and expression."""
 
-    def __init__(self, spec: PriorSpec, head: nn.Module, part_names: tuple[str, ...]) -> None:
+    faces: Tensor
+    b_face: Tensor
+    b_bary: Tensor
+    b_uv: Tensor
+    b_spacing: Tensor
+    b_part: Tensor
+    b_uv_area: Tensor
+    g_face: Tensor
+    g_bary: Tensor
+    g_texel: Tensor
+
+    def __init__(self, spec: PriorSpec, head: MorphableHead, part_names: tuple[str, ...]) -> None:
         super().__init__()
         self.spec = spec
         self._head = [head]  # a list keeps the head model's buffers out of state_dict
         self.decoder = UVDecoder(spec.decoder)
         n = max(len(spec.subjects), 1)
         self.latents = nn.Parameter(torch.randn(n, spec.decoder.latent_dim) * 0.01)
+        if head.uvs is None or head.uv_faces is None:
+            raise ValueError("the head model has no UV layout, which the prior needs: use "
+                             "head_model.source: builtin, or a FLAME file with its UV layout")
         faces = np.asarray(head.faces.cpu(), dtype=np.int64)
         uvs = np.asarray(head.uvs.cpu(), dtype=np.float64)
         uv_faces = np.asarray(head.uv_faces.cpu(), dtype=np.int64)
@@ -111,8 +126,12 @@ class HeadPrior(nn.Module):
         self.register_buffer("g_texel", torch.from_numpy(texel), persistent=False)
 
     @property
-    def head(self) -> nn.Module:
+    def head(self) -> MorphableHead:
         return self._head[0]
+
+    @property
+    def device(self) -> torch.device:
+        return self.b_uv.device
 
     @property
     def n_gaussians(self) -> int:
@@ -129,7 +148,7 @@ class HeadPrior(nn.Module):
         return self.latents.detach().mean(0)
 
     def _to(self, t: Tensor) -> Tensor:
-        return t.to(self.b_uv.device, torch.float32)
+        return t.to(self.device, torch.float32)
 
     def pose(self, params: Mapping[str, Tensor]) -> Tensor:
         """Posed vertices [B, V, 3] from FLAME-format parameters (each [B, D])."""

@@ -110,6 +110,7 @@ class UVDecoder(nn.Module):
         b[3] = 1.0  # identity quaternion (w first)
         b[9] = -0.7  # thinner along the surface normal: exp(-0.7) ~ 0.5
         b[10] = 2.0  # opacity logit: sigmoid(2) ~ 0.88
+        assert self.head.bias is not None
         with torch.no_grad():
             self.head.bias.copy_(b)
 

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from torch import nn
 
 from headforge.config import HeadModelConfig, TrainPriorConfig
+from headforge.morphable import MorphableHead
 from headforge.paths import data_dir, results_dir
 from headforge.prior.data import ViewSet, load_views, read_manifest, split_subjects
 from headforge.prior.train import TrainCallback, TrainResult, train
 
 
-def load_head(cfg: HeadModelConfig) -> tuple[nn.Module, tuple[str, ...]]:
+def load_head(cfg: HeadModelConfig) -> tuple[MorphableHead, tuple[str, ...]]:
     """The configured head model (eval mode, no gradients) and its part names."""
     from headforge.morphable import PART_NAMES, load_head_model
 

@@ -33,6 +33,7 @@ from torch import Tensor, nn
 
 from headforge.config import TrainPriorConfig
 from headforge.io_utils import atomic_path, sha256_bytes, sha256_file, write_text_atomic
+from headforge.morphable import MorphableHead
 from headforge.prior.data import ViewSet
 from headforge.prior.losses import LPIPS, gaussian_regularisers, photometric_terms, psnr
 from headforge.prior.model import HeadPrior, PriorSpec
@@ -83,11 +84,10 @@ def resolve_device(name: str) -> torch.device:
     return dev
 
 
-def build_prior(cfg: TrainPriorConfig, subjects: Sequence[str], head: nn.Module,
+def build_prior(cfg: TrainPriorConfig, subjects: Sequence[str], head: MorphableHead,
                 part_names: Sequence[str], head_model: dict[str, Any] | None = None) -> HeadPrior:
     """A fresh prior sized by ``cfg`` with one latent per subject."""
-    n_expr = int(head.n_expr) if hasattr(head, "n_expr") else None
-    expr_dim = _expr_dim(head, n_expr)
+    expr_dim = int(head.n_expr) + 3 + 6  # expression, jaw pose, two eye poses
     spec = PriorSpec(
         decoder=DecoderSpec(latent_dim=cfg.latent_dim, expr_dim=expr_dim, uv_res=cfg.uv_res,
                             channels=cfg.channels, sh_degree=cfg.sh_degree),
@@ -96,12 +96,6 @@ def build_prior(cfg: TrainPriorConfig, subjects: Sequence[str], head: nn.Module,
         head_model=dict(head_model or {}),
     )
     return HeadPrior(spec, head, tuple(part_names))
-
-
-def _expr_dim(head: nn.Module, n_expr: int | None) -> int:
-    if n_expr is None:
-        raise ValueError("the head model must expose n_expr (number of expression components)")
-    return n_expr + 3 + 6  # expression, jaw pose, two eye poses
 
 
 def save_checkpoint(path: Path, prior: HeadPrior, step: int, extra: dict[str, Any]) -> Path:
@@ -131,7 +125,7 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return ck
 
 
-def prior_from_checkpoint(ck: dict[str, Any], head: nn.Module, part_names: Sequence[str]
+def prior_from_checkpoint(ck: dict[str, Any], head: MorphableHead, part_names: Sequence[str]
                           ) -> HeadPrior:
     """Rebuild a prior from a loaded checkpoint."""
     spec = PriorSpec.from_dict(ck["spec"])
@@ -170,7 +164,7 @@ def train(
     cfg: TrainPriorConfig,
     views: ViewSet,
     out_dir: Path,
-    head: nn.Module,
+    head: MorphableHead,
     part_names: Sequence[str],
     *,
     steps: int | None = None,
