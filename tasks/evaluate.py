@@ -12,7 +12,7 @@ from headforge.config import EvaluateConfig, HeadModelConfig, TrainPriorConfig, 
 from headforge.evaluate.run import evaluate_bundle, summarise
 from headforge.invert.bundle import load_bundle
 from headforge.invert.stage import load_prior
-from headforge.io_utils import write_text_atomic
+from headforge.io_utils import sha256_file, write_text_atomic
 from headforge.paths import data_dir, results_dir
 from headforge.prior.data import read_manifest
 
@@ -22,7 +22,10 @@ def evaluate_subject(root: Path, bundle_dir: Path) -> dict[str, Any]:
     """Scores of one avatar bundle (and its baseline) on the subject's held-out images."""
     card = json.loads((bundle_dir / "card.json").read_text())
     ckpt = Path(card["prior_checkpoint"]["path"])
-    prior = load_prior(ckpt if ckpt.is_absolute() else root / ckpt,
+    ckpt = ckpt if ckpt.is_absolute() else root / ckpt
+    if sha256_file(ckpt) != card["prior_checkpoint"]["sha256"]:
+        raise ValueError(f"{ckpt} changed since {bundle_dir.name} was inverted: rerun invert")
+    prior = load_prior(ckpt,
                        load_section(HeadModelConfig, "head_model"),
                        load_section(TrainPriorConfig, "train_prior").device)
     bundle = load_bundle(bundle_dir, prior)

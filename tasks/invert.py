@@ -37,6 +37,5 @@ def invert_one(root: Path, subject: str, real: bool) -> str:
         manifest = data_dir("synth", root) / "manifest.parquet"
         chosen = synthetic_subject_inputs(read_manifest(manifest), subject, cfg,
                                           manifest.parent)
-    out = invert_subject(prior, chosen, cfg, results_dir("invert", root) / subject, subject,
-                         ckpt.relative_to(root) if ckpt.is_relative_to(root) else ckpt)
+    out = invert_subject(prior, chosen, cfg, results_dir("invert", root) / subject, subject, ckpt)
     return str(out)

@@ -308,6 +308,10 @@ class TrainPriorConfig:
     """Channels of the decoder's finest level (coarser levels use up to 4x)."""
     sh_degree: int = 0
     """Spherical-harmonics degree of the colour maps (0 = view-independent RGB)."""
+    expr_global: bool = False
+    """Also feed the expression coefficients to the decoder's global MLP path (by default the
+    expression enters only as offsets rasterised into UV, which generalises better when the
+    training set holds few expressions)."""
     face_density: float = 1.0
     """Gaussians per UV texel everywhere but the scalp."""
     hair_density: float = 2.0
@@ -368,6 +372,9 @@ class InvertConfig:
     """Weight of the view-regularisation term in stage 2."""
     reference_views: int = 8
     """Views around the head rendered from the pre-tuning avatar for view regularisation."""
+    reference_expressions: int = 2
+    """Probe expressions rendered from the pre-tuning avatar (first input camera) and kept by
+    the same regularisation term, so tuning on one expression does not forget the others."""
     w_correction: float = 1.0
     """Weight of the squared camera/expression corrections (keeps them small)."""
     w_ssim: float = 0.2
@@ -388,6 +395,9 @@ class InvertConfig:
     """Adam learning rate of the no-prior baseline's free Gaussian parameters."""
     turntable_frames: int = 24
     """Frames of the turntable GIF."""
+    input_max_angle: float = 60.0
+    """Synthetic inputs are chosen among cameras within this angle (degrees) of the face's
+    forward direction (few-shot photos are taken from the front); the rest are novel views."""
     synthetic_subjects: bool = True
     """Also invert the held-out synthetic identities (``shots`` views of one expression)."""
     test_frames: int = 4

@@ -114,8 +114,9 @@ def test_baseline_fits_for_its_time_budget(heads_manifest: Path, prior_ckpt: Pat
 
 def test_input_selection() -> None:
     w2c = orbit_w2c(np.zeros(3), 1.0, 8)  # azimuths 0, 45, ..., 315 degrees
-    pick = frontal_views(w2c, np.zeros(3), 3)
-    assert 0 in pick and len(pick) == 3 and {1, 7} <= set(pick)  # front, then both sides
+    pick = frontal_views(w2c, np.zeros(3), 3, max_angle_deg=60.0)
+    assert pick == [0, 1, 7]  # front, then both 45-degree views; never the 90-degree ones
+    assert frontal_views(w2c, np.zeros(3), 3, max_angle_deg=10.0) == [0, 1, 7]  # fallback
     expr = np.array([[0.0], [0.1], [5.0], [0.2], [-5.0], [9.0], [9.0]])
     inp, test = pick_frames(expr, 3, 2)
     assert test == [5, 6] and inp == [0, 2, 4]  # extremes of the pool, never the tail

@@ -25,7 +25,7 @@ def test_decoder_refuses_bad_resolution_and_shapes() -> None:
         UVDecoder(DecoderSpec(latent_dim=4, expr_dim=2, uv_res=24))
     dec = UVDecoder(DecoderSpec(latent_dim=4, expr_dim=2, uv_res=8, channels=4))
     with pytest.raises(ValueError, match="expr must be"):
-        dec(torch.zeros(1, 4), torch.zeros(1, 3), torch.zeros(1, 3, 8, 8))
+        dec(torch.zeros(1, 4), torch.zeros(1, 1), torch.zeros(1, 3, 8, 8))
 
 
 def test_sample_maps_hits_texel_centres_exactly() -> None:

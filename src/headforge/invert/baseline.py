@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from headforge.config import InvertConfig
-from headforge.invert.core import InversionInputs, StepCallback
+from headforge.invert.core import InversionInputs, StepCallback, frame_groups, render_frames
 from headforge.optim import Stage, StageReport, run_stage
 from headforge.prior.gaussians import GaussianBatch, activate_on_mesh
 from headforge.prior.losses import gaussian_regularisers, photometric_terms
@@ -83,17 +83,16 @@ def fit_baseline(
     K, w2c = inputs.K.to(dev), inputs.w2c.to(dev)
     params = {k: v.to(dev, torch.float32) for k, v in inputs.params.items()}
     h, w = inputs.resolution
-    s = images.shape[0]
     model = FreeGaussians(prior, params["shape"].mean(0))
 
+    frame_index, first = frame_groups(params)
+    members = [torch.nonzero(frame_index == u)[:, 0].to(dev) for u in range(len(first))]
+    uniq = {k: v[first.to(dev)] for k, v in params.items()}
+
     def energy(stage: Stage) -> dict[str, Tensor]:
-        g = model.gaussians(params)
-        rgb, alpha = [], []
-        for i in range(s):
-            r = render_head(g.item(i), K[i:i + 1], w2c[i:i + 1], w, h)
-            rgb.append(r.rgb)
-            alpha.append(r.alpha)
-        terms = photometric_terms(torch.cat(rgb), torch.cat(alpha), images, masks)
+        g = model.gaussians(uniq)
+        rgb, alpha = render_frames(g, members, K, w2c, w, h)
+        terms = photometric_terms(rgb, alpha, images, masks)
         terms.update(gaussian_regularisers(g, prior.spec.max_offset))
         return terms
 

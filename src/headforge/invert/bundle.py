@@ -26,9 +26,10 @@ from PIL import Image
 from torch import Tensor
 
 from headforge.invert.baseline import BaselineResult, FreeGaussians
-from headforge.invert.core import Avatar, InversionInputs, InversionResult
+from headforge.invert.core import Avatar, InversionInputs, InversionResult, probe_expressions
 from headforge.invert.views import camera_centres, orbit_w2c
 from headforge.io_utils import atomic_path, sha256_file
+from headforge.paths import project_root
 from headforge.prior.data import PARAM_KEYS, load_params
 from headforge.prior.gaussians import GaussianBatch
 from headforge.prior.model import HeadPrior
@@ -47,19 +48,6 @@ def neutral_params(shape: Tensor, like: Mapping[str, Tensor]) -> dict[str, Tenso
     p = {k: torch.zeros(1, v.shape[-1], device=v.device) for k, v in like.items()}
     p["shape"] = shape.view(1, -1).to(p["shape"].device)
     return p
-
-
-def novel_expressions(like: Mapping[str, Tensor], n: int = 4, seed: int = 1
-                      ) -> list[dict[str, Tensor]]:
-    """n fixed, reproducible expressions (jaw open plus random coefficients) as [1, D] dicts."""
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for i in range(n):
-        p = {k: torch.zeros(1, v.shape[-1]) for k, v in like.items()}
-        p["expr"] = torch.randn(1, like["expr"].shape[-1], generator=g) * 1.0
-        p["jaw_pose"][0, 0] = 0.05 + 0.25 * (i % 2)
-        out.append({k: v.to(like["expr"].device) for k, v in p.items()})
-    return out
 
 
 def head_centre(g: GaussianBatch) -> np.ndarray:
@@ -145,7 +133,7 @@ def write_bundle(
             r = av.render(first, K[:1], views[i:i + 1], w, h)
             Image.fromarray(to_uint8(r.rgb[0])).save(rd / f"view_{i:02d}.png")
         front = views[:1]
-        for i, p in enumerate(novel_expressions(p_in)):
+        for i, p in enumerate(probe_expressions(first, 4, seed=2)):
             r = av.render(p, K[:1], front, w, h)
             Image.fromarray(to_uint8(r.rgb[0])).save(rd / f"expr_{i:02d}.png")
         save_gif(turntable(av, first, K, radius, turntable_frames, (h, w)), tmp / "turntable.gif")
@@ -155,7 +143,7 @@ def write_bundle(
             "n_inputs": int(inputs.images.shape[0]),
             "resolution": [h, w],
             "n_gaussians": n_g,
-            "prior_checkpoint": {"path": str(prior_checkpoint),
+            "prior_checkpoint": {"path": _portable(prior_checkpoint),
                                  "sha256": sha256_file(prior_checkpoint)},
             "stages": [{"name": s.name, "status": s.status, "steps": s.steps_run,
                         "stopped_early": s.stopped_early, "message": s.message,
@@ -174,6 +162,13 @@ def write_bundle(
         card.update(card_extra or {})
         (tmp / "card.json").write_text(json.dumps(card, indent=2))
     return out_dir
+
+
+def _portable(path: Path) -> str:
+    """``path`` relative to the project root when it lies inside it (bundles stay movable)."""
+    p = Path(path).resolve()
+    root = project_root().resolve()
+    return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
 
 
 @dataclass

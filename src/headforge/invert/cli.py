@@ -67,7 +67,10 @@ def drive_cmd(
         else None
     if card is None:
         raise typer.BadParameter(f"{avatar} has no card.json: not an avatar bundle", param_hint="AVATAR")
+    from headforge.paths import project_root
+
     ckpt = prior or Path(card["prior_checkpoint"]["path"])
+    ckpt = ckpt if ckpt.is_absolute() else project_root() / ckpt
     device = load_section(TrainPriorConfig, "train_prior").device
     model = load_prior(ckpt, load_section(HeadModelConfig, "head_model"), device)
     bundle = load_bundle(avatar, model)

@@ -120,6 +120,18 @@ def step_budget(base: int, per_frame: int, frames: int) -> int:
     return max(int(base), int(per_frame) * int(frames))
 
 
+def render_frames(g: GaussianBatch, members: list[Tensor], K: Tensor, w2c: Tensor, width: int,
+                  height: int) -> tuple[Tensor, Tensor]:
+    """Render head u of ``g`` [U, N] from the cameras of its images ``members[u]`` (one
+    rasterizer call per unique frame) -> (rgb [S, H, W, 3], alpha [S, H, W, 1]) in image order.
+    """
+    order = torch.cat(members)
+    rs = [render_head(g.item(u), K[m], w2c[m], width, height) for u, m in enumerate(members)]
+    inv = torch.empty_like(order)
+    inv[order] = torch.arange(len(order), device=order.device)
+    return torch.cat([r.rgb for r in rs])[inv], torch.cat([r.alpha for r in rs])[inv]
+
+
 def frame_groups(params: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
     """(unique-frame index [S], first image of each unique frame [U]) from parameters [S, D]."""
     flat = torch.cat([v.reshape(v.shape[0], -1) for _, v in sorted(params.items())], dim=-1)
@@ -154,6 +166,7 @@ class _Problem:
     w2c: Tensor  # [S,4,4]
     params: dict[str, Tensor]  # [S,D]
     frame_index: Tensor  # [S] -> unique frame
+    first: Tensor  # [U] first image of each unique frame
     shape: Tensor  # [n_shape]
     z: Tensor  # [L] identity code (free in stage 1)
     cam: Tensor  # [S,6] camera corrections (free in stage 1)
@@ -167,24 +180,25 @@ class _Problem:
         p["expr"] = p["expr"] + self.dexpr[self.frame_index[idx]]
         return p
 
+    def members(self) -> list[Tensor]:
+        return [torch.nonzero(self.frame_index == u)[:, 0] for u in range(len(self.first))]
+
     def energy(self, stage: Stage) -> dict[str, Tensor]:
-        s, h, w = self.images.shape[:3]
-        p = self.frame_params(torch.arange(s, device=self.images.device))
-        g = self.prior(self.z.expand(s, -1), p, decoder=self.decoder).gaussians
+        h, w = self.images.shape[1:3]
+        p = self.frame_params(self.first)
+        g = self.prior(self.z.expand(len(self.first), -1), p, decoder=self.decoder).gaussians
         wc = corrected_w2c(self.w2c, self.cam)
-        rs = [render_head(g.item(i), self.K[i:i + 1], wc[i:i + 1], w, h) for i in range(s)]
-        terms = photometric_terms(torch.cat([r.rgb for r in rs]),
-                                  torch.cat([r.alpha for r in rs]), self.images, self.masks)
+        rgb, alpha = render_frames(g, self.members(), self.K, wc, w, h)
+        terms = photometric_terms(rgb, alpha, self.images, self.masks)
         terms.update(gaussian_regularisers(g, self.prior.spec.max_offset))
         terms["correction"] = correction_energy(self.cam, self.dexpr)
-        if "view" in stage.terms:  # one reference view per step, in turn
-            k = self.calls % self.ref["w2c"].shape[0]
+        if "view" in stage.terms:  # one reference render per step, in turn
+            ref = self.ref["items"][self.calls % len(self.ref["items"])]
             self.calls += 1
-            gr = self.prior(self.z.expand(1, -1), self.ref["params"],
-                            decoder=self.decoder).gaussians
-            r = render_head(gr, self.ref["K"], self.ref["w2c"][k:k + 1], w, h)
-            terms["view"] = (r.rgb - self.ref["rgb"][k:k + 1]).abs().mean() + \
-                (r.alpha - self.ref["alpha"][k:k + 1]).abs().mean()
+            gr = self.prior(self.z.expand(1, -1), ref["params"], decoder=self.decoder).gaussians
+            r = render_head(gr, self.ref["K"], ref["w2c"], w, h)
+            terms["view"] = (r.rgb - ref["rgb"]).abs().mean() + \
+                (r.alpha - ref["alpha"]).abs().mean()
         return terms
 
 
@@ -203,7 +217,7 @@ def invert(
     pb = _Problem(
         prior=prior, decoder=copy.deepcopy(prior.decoder), images=inputs.images.to(dev),
         masks=inputs.masks.to(dev), K=inputs.K.to(dev), w2c=inputs.w2c.to(dev), params=params,
-        frame_index=frame_index.to(dev), shape=params["shape"].mean(0),
+        frame_index=frame_index.to(dev), first=first.to(dev), shape=params["shape"].mean(0),
         z=prior.mean_latent().clone().to(dev),
         cam=torch.zeros(len(frame_index), 6, device=dev),
         dexpr=torch.zeros(n_frames, params["expr"].shape[-1], device=dev),
@@ -233,8 +247,9 @@ def invert(
         if cfg.steps_decoder > 0 and results[0].status == "ok":
             with torch.no_grad():
                 pb.ref.update(_reference_renders(
-                    prior, pb.decoder, pb.z, pb.frame_params(first[:1].to(dev)), pb.K[:1],
-                    pb.w2c, cfg.reference_views, pb.images.shape[2], pb.images.shape[1]))
+                    prior, pb.decoder, pb.z, pb.frame_params(pb.first[:1]), pb.K, pb.w2c,
+                    cfg.reference_views, cfg.reference_expressions, pb.images.shape[2],
+                    pb.images.shape[1]))
             results.append(run_stage(groups, stage2, pb.energy, weights, callback))
     finally:
         for p, f in zip(frozen, flags, strict=True):
@@ -249,14 +264,44 @@ def invert(
     )
 
 
+def probe_expressions(like: Mapping[str, Tensor], n: int, seed: int = 1
+                      ) -> list[dict[str, Tensor]]:
+    """n fixed, reproducible expressions ([1, D] dicts): random expression coefficients with
+    the jaw alternately nearly closed and open; shape, head pose and translation from ``like``
+    (its first row)."""
+    g = torch.Generator().manual_seed(seed)
+    dev = like["expr"].device
+    out = []
+    for i in range(n):
+        p = {k: v[:1].detach().clone() for k, v in like.items()}
+        p["expr"] = torch.randn(1, like["expr"].shape[-1], generator=g).to(dev)
+        p["jaw_pose"] = torch.zeros_like(p["jaw_pose"])
+        p["jaw_pose"][0, 0] = 0.05 + 0.25 * (i % 2)
+        p["eyes_pose"] = torch.zeros_like(p["eyes_pose"])
+        out.append(p)
+    return out
+
+
 def _reference_renders(prior: HeadPrior, decoder: UVDecoder, z: Tensor,
-                       params: dict[str, Tensor], K: Tensor, w2c: Tensor, n: int, w: int,
-                       h: int) -> dict[str, Any]:
-    """Renders of the pre-tuning avatar from n views around the head (view regularisation)."""
+                       params: dict[str, Tensor], K: Tensor, w2c: Tensor, n_views: int,
+                       n_expressions: int, w: int, h: int) -> dict[str, Any]:
+    """Renders of the pre-tuning avatar used by the view-regularisation term: ``n_views``
+    cameras around the head at the first input frame, plus the first input camera at
+    ``n_expressions`` probe expressions (so tuning on one expression keeps the others)."""
     params = {k: v.detach() for k, v in params.items()}
-    g = prior(z.detach().expand(1, -1), params, decoder=decoder).gaussians
-    centre = g.means[0].mean(0).cpu().numpy().astype(np.float64)
-    radius = float(camera_centres(w2c).sub(g.means[0].mean(0)).norm(dim=-1).mean())
-    ref_w2c = torch.from_numpy(reference_w2c(centre, radius, n)).float().to(z.device)
-    r = render_head(g, K.expand(n, -1, -1), ref_w2c, w, h)
-    return {"w2c": ref_w2c, "K": K, "rgb": r.rgb, "alpha": r.alpha, "params": params}
+    z = z.detach()
+    g = prior(z.expand(1, -1), params, decoder=decoder).gaussians
+    centre = g.means[0].mean(0)
+    radius = float(camera_centres(w2c).sub(centre).norm(dim=-1).mean())
+    ring = torch.from_numpy(reference_w2c(centre.cpu().numpy().astype(np.float64), radius,
+                                          n_views)).float().to(z.device)
+    refs: list[dict[str, Any]] = []
+    for k in range(n_views):
+        refs.append({"params": params, "w2c": ring[k:k + 1]})
+    for p in probe_expressions(params, n_expressions):
+        refs.append({"params": p, "w2c": w2c[:1]})
+    for ref in refs:
+        gr = prior(z.expand(1, -1), ref["params"], decoder=decoder).gaussians
+        r = render_head(gr, K[:1], ref["w2c"], w, h)
+        ref["rgb"], ref["alpha"] = r.rgb, r.alpha
+    return {"items": refs, "K": K[:1]}

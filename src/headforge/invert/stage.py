@@ -21,7 +21,7 @@ from headforge.invert.baseline import fit_baseline
 from headforge.invert.bundle import write_bundle
 from headforge.invert.core import InversionInputs, invert
 from headforge.invert.views import frontal_views, pick_frames
-from headforge.prior.data import ViewSet, load_views
+from headforge.prior.data import ViewSet, has_params, load_views
 from headforge.prior.model import HeadPrior
 from headforge.prior.stage import load_head
 from headforge.prior.train import load_checkpoint, prior_from_checkpoint, resolve_device
@@ -70,7 +70,7 @@ def synthetic_subject_inputs(df: pd.DataFrame, subject: str, cfg: InvertConfig,
     seq = sorted(rows["sequence"].unique())[0]
     cand = rows[rows["sequence"] == seq].sort_values("camera").reset_index(drop=True)
     w2c = np.stack([np.asarray(w, dtype=np.float64).reshape(4, 4) for w in cand["w2c"]])
-    pick = frontal_views(w2c, np.zeros(3), cfg.shots)
+    pick = frontal_views(w2c, np.zeros(3), cfg.shots, cfg.input_max_angle)
     chosen = cand.iloc[pick]
     res = min(cfg.resolution, native_size(chosen))
     views = load_views(chosen, res, params_root, [subject])
@@ -82,10 +82,23 @@ def synthetic_subject_inputs(df: pd.DataFrame, subject: str, cfg: InvertConfig,
 
 def real_subject_inputs(df: pd.DataFrame, subject: str, cfg: InvertConfig, track_root: Path
                         ) -> SubjectInputs:
-    """Frames of a real monocular clip chosen in expression space; the last ones held out."""
-    rows = df[df["subject"] == subject].sort_values("frame").reset_index(drop=True)
+    """Frames of a real monocular clip chosen in expression space; the last ones held out.
+
+    The clip is the subject's first sequence seen by its most used camera, restricted to the
+    frames tracking fitted, in frame order."""
+    rows = df[df["subject"] == subject]
+    if len(rows) == 0:
+        raise ValueError(f"subject {subject!r} is not in the captures manifest")
     seq = sorted(rows["sequence"].unique())[0]
-    rows = rows[rows["sequence"] == seq].reset_index(drop=True)
+    rows = rows[rows["sequence"] == seq]
+    cam = rows["camera"].value_counts().index[0]
+    rows = rows[(rows["camera"] == cam)]
+    rows = rows[[has_params(r, track_root) for _, r in rows.iterrows()]]
+    if len(rows) < 2:
+        raise ValueError(f"subject {subject!r}: fewer than 2 tracked frames in {seq}/{cam}; "
+                         "run track first")
+    order = sorted(range(len(rows)), key=lambda i: _frame_order(rows["frame"].iloc[i]))
+    rows = rows.iloc[order].reset_index(drop=True)
     res = min(cfg.resolution, native_size(rows))
     views = load_views(rows, res, track_root, [subject])
     expr = torch.cat([views.params["expr"], views.params["jaw_pose"]], -1).numpy()
@@ -96,6 +109,11 @@ def real_subject_inputs(df: pd.DataFrame, subject: str, cfg: InvertConfig, track
         "kind": "real", "sequence": seq, "input_frames": [str(f) for f in rows["frame"].iloc[inp]],
         "test_frames": [str(f) for f in rows["frame"].iloc[test]],
     })
+
+
+def _frame_order(frame: object) -> tuple[int, str]:
+    s = str(frame)
+    return (int(s), s) if s.isdigit() else (1 << 62, s)
 
 
 def invert_subject(prior: HeadPrior, chosen: SubjectInputs, cfg: InvertConfig, out_dir: Path,

@@ -80,12 +80,15 @@ def farthest_point_indices(x: np.ndarray, k: int, first: int = 0) -> list[int]:
     return sorted(chosen)
 
 
-def frontal_views(w2c: np.ndarray, centre: np.ndarray, k: int) -> list[int]:
-    """Pick k cameras for few-shot input: the most frontal one, then farthest-point samples
-    of viewing directions among cameras in front of the face (z > 0 side)."""
+def frontal_views(w2c: np.ndarray, centre: np.ndarray, k: int, max_angle_deg: float = 90.0
+                  ) -> list[int]:
+    """Pick k cameras for few-shot input, as a person would take a few photos of a face: the
+    most frontal camera, then farthest-point samples of viewing directions among cameras
+    within ``max_angle_deg`` of the face's forward axis (+z). When fewer qualify, the k most
+    frontal cameras are used."""
     c = np.stack([-(m[:3, :3].T @ m[:3, 3]) for m in np.asarray(w2c)]) - centre
     d = c / np.linalg.norm(c, axis=-1, keepdims=True)
-    front = np.nonzero(d[:, 2] > 0.0)[0]
+    front = np.nonzero(d[:, 2] > np.cos(np.radians(max_angle_deg)) + 1e-9)[0]
     if len(front) < k:
         front = np.argsort(-d[:, 2])[:k]
     first = int(np.argmax(d[front, 2]))

@@ -7,7 +7,11 @@ found, in order, at:
 
 1. the row's ``params_path`` column, when present;
 2. ``<params_root>/<subject>/params/<sequence>.npz`` (synthetic data: one file per expression);
-3. ``<params_root>/<subject>/flame_params/<frame>.npz`` (tracking output: one file per frame).
+3. ``<params_root>/<subject>/flame_params/<sequence>_<frame>.npz`` or
+   ``<sequence>_<camera>_<frame>.npz`` or ``<frame>.npz`` (tracking output, one per frame).
+
+Tracking also refines cameras: when ``<params_root>/<subject>/cameras.json`` has an entry
+``<sequence>/<camera>`` its K and w2c replace the manifest's.
 
 Each ``.npz`` holds ``shape, expr, rotation, neck_pose, jaw_pose, eyes_pose, translation``;
 a leading axis of length 1 is dropped, and a per-sequence file with a frame axis is indexed by
@@ -16,9 +20,11 @@ the row's frame.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -155,9 +161,11 @@ def params_file(row: pd.Series, params_root: Path) -> Path:
     pp = row.get("params_path") if "params_path" in row.index else None
     if isinstance(pp, str) and pp:
         return Path(pp)
-    tried = [params_root / row["subject"] / "params" / f"{row['sequence']}.npz"]
-    tried += [params_root / row["subject"] / "flame_params" / f"{n}.npz"
-              for n in _frame_names(row["frame"])]
+    subj, seq, cam = row["subject"], row["sequence"], row["camera"]
+    tried = [params_root / subj / "params" / f"{seq}.npz"]
+    for n in _frame_names(row["frame"]):
+        tried += [params_root / subj / "flame_params" / f"{stem}.npz"
+                  for stem in (f"{seq}_{n}", f"{seq}_{cam}_{n}", n)]
     for t in tried:
         if t.is_file():
             return t
@@ -209,12 +217,43 @@ def load_image(path: str, res: int, mode: str) -> np.ndarray:
 
 
 def _mask_for(row: pd.Series, res: int) -> np.ndarray:
+    """[res, res, 1] foreground: the mask file (its alpha if it has one, else its grey
+    level), or the image's own alpha channel when the row has no mask."""
     mp = row.get("mask_path") if "mask_path" in row.index else None
-    if isinstance(mp, str) and mp:
-        m = load_image(mp, res, "RGBA" if mp.lower().endswith(".png") else "L")
-        return m[..., 3:4] if m.shape[-1] == 4 else m[..., :1]
-    rgba = load_image(str(row["path"]), res, "RGBA")
-    return rgba[..., 3:4]
+    src = mp if isinstance(mp, str) and mp else str(row["path"])
+    try:
+        with Image.open(src) as im:
+            has_alpha = im.mode in ("RGBA", "LA", "PA")
+    except OSError as e:
+        raise DataError(f"cannot read mask {src}: {e}") from e
+    if has_alpha:
+        return load_image(src, res, "RGBA")[..., 3:4]
+    if src == str(row["path"]):
+        raise DataError(f"{src} has no alpha channel and the manifest row has no mask_path: "
+                        "add the foreground masks")
+    return load_image(src, res, "L")
+
+
+def has_params(row: pd.Series, params_root: Path) -> bool:
+    """True when :func:`params_file` finds the row's parameters."""
+    try:
+        params_file(row, params_root)
+    except DataError:
+        return False
+    return True
+
+
+def _camera(row: pd.Series, params_root: Path, cache: dict[str, dict[str, Any]]
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(K [3, 3], w2c [4, 4]) of a row: tracking's refined camera when there is one."""
+    subj = str(row["subject"])
+    if subj not in cache:
+        f = params_root / subj / "cameras.json"
+        cache[subj] = json.loads(f.read_text()) if f.is_file() else {}
+    entry = cache[subj].get(f"{row['sequence']}/{row['camera']}")
+    src = entry if entry is not None else row
+    return (np.asarray(src["K"], dtype=np.float64).reshape(3, 3),
+            np.asarray(src["w2c"], dtype=np.float64).reshape(4, 4))
 
 
 def load_views(
@@ -231,6 +270,7 @@ def load_views(
     imgs, masks, Ks, w2cs, subj = [], [], [], [], []
     params: dict[str, list[np.ndarray]] = {k: [] for k in PARAM_KEYS}
     cache: dict[str, dict[str, np.ndarray]] = {}
+    cams: dict[str, dict[str, Any]] = {}
     for _, row in df.iterrows():
         if row["subject"] not in sidx:
             raise DataError(f"view of subject {row['subject']!r} not in the subject list")
@@ -242,11 +282,12 @@ def load_views(
         # RGBA files carry straight colour: composite on black; RGB files already are.
         imgs.append(rgb * m if straight else rgb)
         masks.append(m)
-        K = np.asarray(row["K"], dtype=np.float64).reshape(3, 3).copy()
+        K_row, w2c_row = _camera(row, params_root, cams)
+        K = K_row.copy()
         K[0] *= resolution / w
         K[1] *= resolution / h
         Ks.append(K)
-        w2cs.append(np.asarray(row["w2c"], dtype=np.float64).reshape(4, 4))
+        w2cs.append(w2c_row)
         subj.append(sidx[row["subject"]])
         pf = params_file(row, params_root)
         key = f"{pf}#{row['frame']}"

@@ -99,7 +99,9 @@ def activate_on_mesh(
         frames.corners[:, binding.face_index, 1] - frames.corners[:, binding.face_index, 0],
         frames.corners[:, binding.face_index, 2] - frames.corners[:, binding.face_index, 0],
     ).norm(dim=-1)  # [B,N]
-    spacing3d = binding.spacing_uv * torch.sqrt(area / binding.uv_area.clamp_min(1e-12))
+    # clamp inside the sqrt: degenerate (zero-area) triangles must not give inf gradients
+    ratio = (area / binding.uv_area.clamp_min(1e-12)).clamp_min(1e-12)
+    spacing3d = binding.spacing_uv * torch.sqrt(ratio)
     offsets = torch.tanh(off_raw) * max_offset  # metres, local frame
     log_rel = torch.log((spacing3d * scale_mult).unsqueeze(-1) / s_f.clamp_min(1e-9))
     bound = bind_to_triangles(binding.face_index, binding.bary, offsets / s_f.clamp_min(1e-9),

@@ -72,7 +72,8 @@ class PriorOutput:
 
 
 def expression_vector(params: Mapping[str, Tensor]) -> Tensor:
-    """[B, E] expression code: expression coefficients, jaw pose, eye poses."""
+    """[B, E] expression code: expression coefficients, jaw pose, eye poses (the decoder uses
+    its first ``expr_dim`` entries)."""
     return torch.cat([params["expr"], params["jaw_pose"], params["eyes_pose"]], dim=-1)
 
 

@@ -5,6 +5,7 @@ expression code (expression coefficients and jaw/eye pose) are mapped by an MLP 
 feature grid, which a CNN upsamples to ``uv_res x uv_res``. Every upsampling block also sees a
 learned positional map (UV location is meaningful: eyes are not lips) and the expression's
 per-vertex offsets rasterised into UV, so expression-dependent detail is spatially anchored.
+A learned per-texel bias map holds the mean head; the CNN adds identity/expression changes.
 
 The output is *raw* (unactivated) maps; :mod:`headforge.prior.gaussians` samples them at the
 Gaussian sample points and activates them at the renderer call (STYLE.md section 6).
@@ -27,7 +28,9 @@ class DecoderSpec:
     latent_dim: int
     """Identity code size."""
     expr_dim: int
-    """Expression vector size (expression coefficients + jaw + eyes pose)."""
+    """Expression vector size fed to the global (MLP) path, 0 for none: then expression reaches
+    the decoder only through the rasterised offset map, locally, which keeps identity
+    (colour) and expression apart when few expressions are seen in training."""
     uv_res: int
     """Output map resolution (a power of two >= 8)."""
     channels: int = 32
@@ -102,6 +105,9 @@ class UVDecoder(nn.Module):
         k = sh_coeffs(spec.sh_degree)
         self.out_channels = 3 + 4 + 3 + 1 + 3 * k
         self.head = nn.Conv2d(widths[-1] + extra, self.out_channels, 1)
+        # A learned per-texel bias: the mean head (where hair, lips, eyes are and their usual
+        # colours) is learned directly in UV, the CNN only models identity/expression changes.
+        self.mean_map = nn.Parameter(torch.zeros(1, self.out_channels, r, r))
         self._init_head()
 
     def _init_head(self) -> None:
@@ -117,6 +123,7 @@ class UVDecoder(nn.Module):
     def forward(self, z: Tensor, expr: Tensor, expr_map: Tensor) -> GaussianMaps:
         """z: [B, L]; expr: [B, E]; expr_map: [B, 3, R, R] -> raw maps at R x R."""
         b = z.shape[0]
+        expr = expr[:, :self.spec.expr_dim]
         if expr.shape != (b, self.spec.expr_dim):
             raise ValueError(f"expr must be [B, {self.spec.expr_dim}], got {tuple(expr.shape)}")
         r = self.spec.uv_res
@@ -129,7 +136,7 @@ class UVDecoder(nn.Module):
             size = 4 * 2 ** (i + 1)
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
             x = blk(torch.cat([x, _resize(pos, size), _resize(expr_map, size)], dim=1))
-        out = self.head(torch.cat([x, pos, expr_map], dim=1))
+        out = self.head(torch.cat([x, pos, expr_map], dim=1)) + self.mean_map
         return GaussianMaps(
             offset=out[:, 0:3],
             rotation=out[:, 3:7],

@@ -17,7 +17,7 @@ import pandas as pd
 from headforge.config import HeadModelConfig, TrainPriorConfig
 from headforge.morphable import MorphableHead
 from headforge.paths import data_dir, results_dir
-from headforge.prior.data import ViewSet, load_views, read_manifest, split_subjects
+from headforge.prior.data import ViewSet, has_params, load_views, read_manifest, split_subjects
 from headforge.prior.train import TrainCallback, TrainResult, train
 
 
@@ -64,11 +64,8 @@ def real_training_views(cfg: TrainPriorConfig, subjects: Sequence[str], root: Pa
         return None
     df = read_manifest(manifest)
     rows = df[df["subject"].isin(list(subjects))]
-    keep = [
-        any((track / r.subject / "flame_params").glob(f"*{r.frame}.npz"))
-        for r in rows.itertuples()
-    ]
-    rows = rows[pd.Series(keep, index=rows.index)]
+    keep = [has_params(r, track) for _, r in rows.iterrows()]
+    rows = rows[pd.Series(keep, index=rows.index, dtype=bool)]
     if len(rows) == 0:
         return None
     return load_views(rows, cfg.resolution, track, sorted(rows["subject"].unique()))

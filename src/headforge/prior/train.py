@@ -87,7 +87,7 @@ def resolve_device(name: str) -> torch.device:
 def build_prior(cfg: TrainPriorConfig, subjects: Sequence[str], head: MorphableHead,
                 part_names: Sequence[str], head_model: dict[str, Any] | None = None) -> HeadPrior:
     """A fresh prior sized by ``cfg`` with one latent per subject."""
-    expr_dim = int(head.n_expr) + 3 + 6  # expression, jaw pose, two eye poses
+    expr_dim = int(head.n_expr) + 3 + 6 if cfg.expr_global else 0  # expr, jaw, two eyes
     spec = PriorSpec(
         decoder=DecoderSpec(latent_dim=cfg.latent_dim, expr_dim=expr_dim, uv_res=cfg.uv_res,
                             channels=cfg.channels, sh_degree=cfg.sh_degree),
@@ -202,9 +202,13 @@ def train(
         prior = build_prior(cfg, views.subjects, head, part_names, head_model)
     prior = prior.to(device)
     step_mod, rank, world = _ddp_setup(_Step(prior), device)
+    # per-texel maps (mean head, positional code) learn at the latent rate: each texel gets
+    # gradient from few pixels, the CNN weights from all of them
+    texel = [prior.decoder.mean_map, prior.decoder.pos]
+    ids = {id(p) for p in texel}
     opt = torch.optim.Adam([
-        {"params": list(prior.decoder.parameters()), "lr": lr_dec},
-        {"params": [prior.latents], "lr": cfg.lr_latent},
+        {"params": [p for p in prior.decoder.parameters() if id(p) not in ids], "lr": lr_dec},
+        {"params": [prior.latents, *texel], "lr": cfg.lr_latent},
     ])
     base_lrs = [lr_dec, cfg.lr_latent]
     gen = torch.Generator().manual_seed(cfg.seed + 7919 * rank)
