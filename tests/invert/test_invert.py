@@ -59,13 +59,19 @@ def test_stage_one_never_updates_the_frozen_network(heads_manifest: Path, prior_
     assert _digest(list(res2.avatar.decoder.parameters())) != before
 
 
-def test_two_step_smoke_writes_a_complete_bundle(heads_manifest: Path, prior_ckpt: Path,
-                                                 tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def bundle(heads_manifest: Path, prior_ckpt: Path, tmp_path_factory: pytest.TempPathFactory
+           ) -> Path:
+    prior = load_prior(prior_ckpt, HEAD, "cpu")
+    out = tmp_path_factory.mktemp("bundle") / "subj"
+    return invert_subject(prior, _inputs(heads_manifest), TINY_INVERT, out, "subj", prior_ckpt)
+
+
+def test_two_step_smoke_writes_a_complete_bundle(bundle: Path, prior_ckpt: Path) -> None:
     from headforge.splat.ply import read_ply
 
     prior = load_prior(prior_ckpt, HEAD, "cpu")
-    chosen = _inputs(heads_manifest)
-    out = invert_subject(prior, chosen, TINY_INVERT, tmp_path / "subj", "subj", prior_ckpt)
+    out = bundle
     for name in ("decoder.pt", "latent.pt", "inputs.npz", "avatar.ply", "turntable.gif",
                  "baseline.pt", "card.json"):
         assert (out / name).is_file(), name
@@ -81,26 +87,48 @@ def test_two_step_smoke_writes_a_complete_bundle(heads_manifest: Path, prior_ckp
     assert b.baseline is not None
 
 
-def test_drive_renders_one_frame_per_tracked_file(heads_manifest: Path, prior_ckpt: Path,
-                                                  tmp_path: Path) -> None:
-    prior = load_prior(prior_ckpt, HEAD, "cpu")
-    res = invert(prior, _inputs(heads_manifest).inputs,
-                 dataclasses.replace(TINY_INVERT, steps_latent=1, steps_decoder=0))
-    seq_dir = tmp_path / "flame_params"
-    seq_dir.mkdir()
-    for i in range(3):
+def _sequence(folder: Path, n: int = 3) -> Path:
+    folder.mkdir()
+    for i in range(n):
         p = {k: np.zeros((1, d), np.float32) for k, d in
              {"shape": 50, "expr": 20, "rotation": 3, "neck_pose": 3, "jaw_pose": 3,
               "eyes_pose": 6, "translation": 3}.items()}
-        p["jaw_pose"][0, 0] = 0.1 * i
-        np.savez(seq_dir / f"{i:06d}.npz", **p)
-    names, seq = load_sequence(seq_dir)
+        p["jaw_pose"][0, 0] = 0.15 * i
+        p["shape"][0] = 3.0  # the driver's identity must not leak into the avatar
+        np.savez(folder / f"{i:06d}.npz", **p)
+    return folder
+
+
+def test_drive_renders_one_frame_per_tracked_file(bundle: Path, prior_ckpt: Path,
+                                                  tmp_path: Path) -> None:
+    prior = load_prior(prior_ckpt, HEAD, "cpu")
+    avatar = load_bundle(bundle, prior).avatar
+    names, seq = load_sequence(_sequence(tmp_path / "flame_params"))
     assert names == ["000000", "000001", "000002"]
     K = torch.tensor([[[40.0, 0, 16], [0, 40.0, 16], [0, 0, 1]]])
     w2c = torch.from_numpy(orbit_w2c(np.zeros(3), 0.7, 1)).float()
-    frames = drive(res.avatar, seq, K, w2c, (32, 32))
+    frames = drive(avatar, seq, K, w2c, (32, 32))
     assert len(frames) == 3 and frames[0].shape == (32, 32, 3)
     assert np.abs(frames[0].astype(int) - frames[2].astype(int)).sum() > 0  # jaw moved
+    g = avatar.gaussians({k: v[:1] for k, v in seq.items()})
+    own = avatar.gaussians({**{k: v[:1] for k, v in seq.items()},
+                            "shape": avatar.shape.view(1, -1)}, keep_shape=True)
+    torch.testing.assert_close(g.means, own.means)  # the avatar keeps its own shape
+
+
+def test_drive_command_writes_a_gif(bundle: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from headforge.invert.cli import app
+
+    seq = _sequence(tmp_path / "driver")
+    out = tmp_path / "driven.gif"
+    r = CliRunner().invoke(app, ["drive", str(bundle), "--params", str(seq), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.n_frames == 3
 
 
 def test_baseline_fits_for_its_time_budget(heads_manifest: Path, prior_ckpt: Path) -> None:

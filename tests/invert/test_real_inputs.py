@@ -38,7 +38,7 @@ def _clip(heads_manifest: Path, tmp_path: Path) -> tuple[pd.DataFrame, Path]:
               "eyes_pose": 6, "translation": 3}.items()}
         p["expr"][0] = rng.normal(0, 1 + 3 * (f == 5), 20)  # frame 5 is an extreme expression
         np.savez(track / "real_a" / "flame_params" / f"clip_{f:04d}.npz", **p)
-    refined = np.asarray(front.iloc[0]["K"], dtype=float).reshape(3, 3)
+    refined = np.array(front.iloc[0]["K"], dtype=float).reshape(3, 3)
     refined[0, 0] *= 1.1
     (track / "real_a" / "cameras.json").write_text(json.dumps({"clip/phone": {
         "K": refined.ravel().tolist(), "w2c": list(front.iloc[0]["w2c"])}}))
