@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -22,7 +24,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    ap.add_argument("--train-steps", type=int, default=30, help="prior steps to time")
+    ap.add_argument("--train-steps", type=int, default=60, help="prior steps to time")
     ap.add_argument("--resolution", type=int, default=128, help="inversion resolution")
     ap.add_argument("--work", type=Path, default=None, help="keep data here (default: temp)")
     args = ap.parse_args()
@@ -46,6 +48,7 @@ def main() -> None:
                                steps=args.train_steps, checkpoint_every=10**9)
     views, held = synthetic_training_views(tcfg, 1, manifest=manifest)
     head, parts = load_head(load_section(HeadModelConfig, "head_model"))
+    shutil.rmtree(work / "prior", ignore_errors=True)  # time a fresh run, never a resume
     t0 = time.perf_counter()
     res = train(tcfg, views, work / "prior", head, parts)
     train_s = time.perf_counter() - t0
@@ -54,15 +57,17 @@ def main() -> None:
     icfg = dataclasses.replace(load_section(InvertConfig, "invert", profile="tiny"), shots=3,
                                resolution=args.resolution)
     chosen = synthetic_subject_inputs(read_manifest(manifest), held[0], icfg, manifest.parent)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     inv = invert(prior, chosen.inputs, icfg)
-    invert_s = time.perf_counter() - t0
+    invert_s, invert_cpu = time.perf_counter() - t0, time.process_time() - c0
     print(json.dumps({
         "benchmark": "invert",
         "threads": args.threads,
         "resolution": args.resolution,
         "shots": int(chosen.inputs.images.shape[0]),
         "invert_seconds": round(invert_s, 2),
+        "invert_cpu_seconds": round(invert_cpu, 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "invert_steps": {s.name: s.steps_run for s in inv.stages},
         "invert_target_seconds": 180,
         "train_steps": res.steps,
