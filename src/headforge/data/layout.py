@@ -8,9 +8,9 @@ A subject's capture lives in ``inbox/<subject>/`` in one of four formats:
 ``transforms``
     a nerfstudio-style ``transforms.json`` (OpenGL camera-to-world poses).
 ``video``
-    one or more monocular videos (``.mp4``/``.mov``/...) directly in the folder.
+    one or more monocular videos (``.mp4``/``.mov``/...) in the folder or its ``video/``.
 ``photos``
-    a handful of photos (``.png``/``.jpg``/...) directly in the folder.
+    a handful of photos (``.png``/``.jpg``/...) in the folder or its ``photos/``.
 
 An optional ``capture.yaml`` names the format (``format: nersemble|transforms|video|photos``)
 and an optional ``masks`` folder; without it the format is detected from the files present.
@@ -90,11 +90,21 @@ class CaptureSpec:
     """True when the format was detected rather than named in capture.yaml."""
 
 
-def _files(root: Path, exts: tuple[str, ...]) -> list[Path]:
-    return sorted(
-        p for p in root.iterdir() if p.is_file() and p.suffix.lower() in exts
-        and not p.name.startswith(".")
-    )
+PHOTO_DIRS = ("", "photos")
+VIDEO_DIRS = ("", "video", "videos")
+
+
+def media_files(root: Path, exts: tuple[str, ...], subdirs: tuple[str, ...]) -> list[Path]:
+    """Files with one of ``exts`` in ``root`` and its ``subdirs`` (not hidden), sorted."""
+    out: list[Path] = []
+    for sub in subdirs:
+        d = root / sub if sub else root
+        if d.is_dir():
+            out += sorted(
+                p for p in d.iterdir()
+                if p.is_file() and p.suffix.lower() in exts and not p.name.startswith(".")
+            )
+    return out
 
 
 def detect_format(root: Path) -> CaptureFormat:
@@ -103,7 +113,8 @@ def detect_format(root: Path) -> CaptureFormat:
         return "nersemble"
     if (root / "transforms.json").is_file():
         return "transforms"
-    videos, photos = _files(root, VIDEO_EXTS), _files(root, IMAGE_EXTS)
+    videos = media_files(root, VIDEO_EXTS, VIDEO_DIRS)
+    photos = media_files(root, IMAGE_EXTS, PHOTO_DIRS)
     if videos and photos:
         raise CaptureError(
             f"{root}: holds both videos and photos; keep one kind, or name the format in "

@@ -18,10 +18,13 @@ import numpy as np
 from headforge.data.errors import CaptureError
 from headforge.data.layout import (
     IMAGE_EXTS,
+    PHOTO_DIRS,
+    VIDEO_DIRS,
     VIDEO_EXTS,
     CaptureFormat,
     CaptureSpec,
     check_name,
+    media_files,
     read_spec,
 )
 from headforge.data.media import Decoded, image_size, read_image, sample_video
@@ -152,14 +155,14 @@ def video_views(
 
 
 def read_photos(spec: CaptureSpec, max_frames: int) -> list[RawView]:
-    """Each photo is its own camera (``camera`` = file stem) in sequence ``photos``."""
+    """Each photo is its own camera (``camera`` = file stem) in sequence ``photos``; given
+    masks are ``<masks>/<stem>.png``."""
     root = spec.root
-    files = sorted(
-        p for p in root.iterdir()
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")
-    )
+    files = media_files(root, IMAGE_EXTS, PHOTO_DIRS)
     if not files:
-        raise CaptureError(f"{root}: format is photos but no .png/.jpg files are in it; add some")
+        raise CaptureError(
+            f"{root}: format is photos but no .png/.jpg files are in it or in photos/; add some"
+        )
     stems = [p.stem for p in files]
     for s in set(stems):
         if stems.count(s) > 1:
@@ -175,14 +178,18 @@ def read_photos(spec: CaptureSpec, max_frames: int) -> list[RawView]:
 
 
 def read_videos(spec: CaptureSpec, fps: float, max_frames: int) -> list[RawView]:
-    """Each video is a sequence (named by its stem) seen by one camera named ``video``."""
+    """Each video is a sequence (named by its stem) seen by one camera named ``video``; given
+    masks are ``<masks>/<stem>/<frame index, 6 digits>.png``."""
     root = spec.root
-    files = sorted(
-        p for p in root.iterdir()
-        if p.is_file() and p.suffix.lower() in VIDEO_EXTS and not p.name.startswith(".")
-    )
+    files = media_files(root, VIDEO_EXTS, VIDEO_DIRS)
     if not files:
-        raise CaptureError(f"{root}: format is video but no .mp4/.mov file is in it; add one")
+        raise CaptureError(
+            f"{root}: format is video but no .mp4/.mov file is in it or in video/; add one"
+        )
+    stems = [p.stem for p in files]
+    for s in set(stems):
+        if stems.count(s) > 1:
+            raise CaptureError(f"{root}: several videos share the name {s!r}; rename one")
     views: list[RawView] = []
     for p in files:
         seq = check_name(p.stem, "video", p)
