@@ -39,6 +39,11 @@ class CropBox:
     def as_list(self) -> list[float]:
         return [float(self.x0), float(self.y0), float(self.side)]
 
+    def within(self, size: tuple[int, int]) -> bool:
+        """True when the box lies inside an image of ``size`` (width, height)."""
+        return (self.x0 >= 0 and self.y0 >= 0 and self.x0 + self.side <= size[0]
+                and self.y0 + self.side <= size[1])
+
 
 def square_box(center: np.ndarray, face_size: float, scale: float, lift: float) -> CropBox:
     """Square of side ``scale * face_size`` around ``center`` [2], raised by ``lift`` faces."""

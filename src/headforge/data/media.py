@@ -16,8 +16,9 @@ from PIL import Image, UnidentifiedImageError
 
 from headforge.data.errors import CaptureError
 
-PNG_COMPRESSION = 6
-"""zlib level of written PNGs: fixed, so the same pixels always give the same bytes."""
+PNG_COMPRESSION = 4
+"""zlib level of written PNGs: fixed, so the same pixels always give the same bytes (4 is
+about twice as fast as 6 for 6% larger files)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +36,8 @@ def image_size(path: Path) -> tuple[int, int]:
             return int(im.width), int(im.height)
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise CaptureError(
-            f"{path}: cannot read image ({e}); re-export it as PNG or JPEG, or remove it"
+            f"{path}: corrupt or unreadable image ({e}); re-export it as PNG or JPEG, or "
+            "remove it"
         ) from e
 
 

@@ -214,5 +214,5 @@ def read_capture(root: Path, subject: str, fps: float, max_frames: int) -> Captu
     check_sizes(
         (f"{v.sequence}/{v.camera}", v.path or root / v.source, v.size) for v in views
     )
-    check_duplicates((v.source, v.content_sha256) for v in views)
+    check_duplicates((str(root / v.source), v.content_sha256) for v in views)
     return Capture(subject=subject, spec=spec, views=views)
