@@ -110,3 +110,25 @@ def test_bad_audit_input_is_refused(reg: Registry, event: str, payload: object,
     with pytest.raises(InvalidInputError, match=match):
         reg.audit(event, payload)  # type: ignore[arg-type]
     assert reg.audit_entries() == []
+
+
+def test_anchor_catches_entries_cut_off_the_end(reg: Registry) -> None:
+    _fill(reg, 4)
+    head = reg.verify_audit()
+    assert (head.head_seq, head.head_hash) == (4, reg.audit_entries()[-1].hash)
+    _fill(reg, 2)
+    assert reg.verify_audit(anchor=(head.head_seq, head.head_hash)).ok
+    # Without an anchor, removing the newest entries leaves a valid (shorter) chain...
+    _tamper(reg, "DELETE FROM audit_log WHERE seq >= 3")
+    assert reg.verify_audit().ok
+    # ...the anchor kept outside the database exposes it.
+    v = reg.verify_audit(anchor=(head.head_seq, head.head_hash))
+    assert (v.ok, v.first_bad) == (False, 3) and "entries 3..4 were removed" in v.reason
+
+
+def test_anchor_catches_a_rewritten_chain() -> None:
+    h1 = entry_hash(1, "t", "e", {}, GENESIS_HASH)
+    rows = [(1, "t", "e", "{}", GENESIS_HASH, h1)]
+    assert verify_chain(rows, anchor=(1, h1)).ok
+    v = verify_chain(rows, anchor=(1, "f" * 64))
+    assert not v.ok and v.first_bad == 1 and "anchor" in v.reason
