@@ -110,3 +110,20 @@ def make_transforms(
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "transforms.json").write_text(json.dumps(meta, indent=1))
     return cams
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:
+    """Encode RGB frames as an MPEG-4 part 2 .mp4 (high quality) with PyAV."""
+    import av
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("mpeg4", rate=fps)
+        s.width, s.height, s.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        s.codec_context.qmax = 3
+        for f in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -115,3 +116,17 @@ def test_reingest_replaces_only_that_subject(
     arts = {r.artifact for r in registry.lineage_for_subject("photo-a")}
     assert not arts & set(old_a), "lineage of replaced files must be removed"
     assert {p for p in after if p.startswith("data/captures/photo-a/")} <= arts
+
+
+def test_per_frame_crops_follow_the_face(
+    realdata: Path, root: Path, registry: Registry, cfg: IngestConfig
+) -> None:
+    sid = "video-s02"
+    (root / "inbox" / sid).mkdir()
+    shutil.copy(realdata / "pexels_wolfganglanger.mp4", root / "inbox" / sid / "clip.mp4")
+    grant(registry, sid)
+    per_frame = dataclasses.replace(cfg, crop="frame", video_fps=0.5)
+    ingest_subjects([sid], per_frame, registry, root)
+    df = read_manifest()
+    assert len({tuple(c) for c in df.crop}) > 1, "each frame gets its own crop"
+    _check_outputs(root, df, per_frame, registry, sid)

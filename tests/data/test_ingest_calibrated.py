@@ -4,12 +4,22 @@ cameras: w2c unchanged, K moved exactly with the crop, and the face where the ca
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from capture_builders import IMG_H, IMG_W, grant, make_nersemble, make_transforms, photo_to_world
+from capture_builders import (
+    IMG_H,
+    IMG_W,
+    grant,
+    make_nersemble,
+    make_transforms,
+    photo_to_world,
+    render_plane,
+    write_video,
+)
 
 from headforge.config import IngestConfig
 from headforge.data import ingest_subjects, read_manifest
@@ -120,3 +130,25 @@ def test_calibrated_capture_with_given_masks(
         cols = (mask > 127).mean(axis=0)
         assert cols[: max(0, int(edge) - 2)].min(initial=1.0) > 0.3
         assert cols[int(edge) + 2 :].max(initial=0.0) == 0.0
+
+
+def test_nersemble_with_one_video_per_camera(
+    astronaut: np.ndarray, root: Path, registry: Registry, cfg: IngestConfig
+) -> None:
+    sid = "mv-s04"
+    folder = root / "inbox" / sid
+    cams = make_nersemble(folder, astronaut, frames=1)
+    images = folder / "sequences" / "EXP-1" / "images"
+    for s, (K, w2c) in cams.items():
+        frame = render_plane(astronaut, K, w2c)
+        shutil.rmtree(images / f"cam_{s}")
+        shifted = [np.roll(frame, k, axis=1) for k in range(6)]  # the head moves a little
+        write_video(images / f"cam_{s}.mp4", shifted, fps=4)
+    grant(registry, sid)
+    ingest_subjects([sid], cfg, registry, root)
+    df = read_manifest()
+    assert set(df.frame) == {"000000", "000002", "000004"}  # 2 of 4 fps, 6 frames
+    assert set(df.source) == {f"sequences/EXP-1/images/cam_{s}.mp4#{i}" for s in cams
+                              for i in (0, 2, 4)}
+    for r in df.itertuples():
+        np.testing.assert_allclose(np.asarray(r.w2c).reshape(4, 4), cams[r.camera][1], atol=1e-6)
