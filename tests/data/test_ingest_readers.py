@@ -122,3 +122,36 @@ def test_grabcut_separates_a_disc_from_its_background() -> None:
     m = grabcut_mask(img, (38, 40, 58, 60)) > 0
     assert (m == disc).mean() > 0.97
     assert np.array_equal(m, grabcut_mask(img, (38, 40, 58, 60)) > 0)  # deterministic
+
+
+def test_jpeg_exif_orientation_is_applied(tmp_path: Path, astronaut: np.ndarray) -> None:
+    from PIL import Image
+
+    from headforge.data.media import image_size, read_image
+
+    upright = np.ascontiguousarray(astronaut[:, :400])  # 400 wide, 512 high
+    stored = np.ascontiguousarray(np.rot90(upright, k=1))  # as a sideways camera saved it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # display rotated 90 degrees clockwise
+    p = tmp_path / "phone.jpg"
+    Image.fromarray(stored).save(p, quality=95, exif=exif)
+    assert image_size(p) == (400, 512)
+    rgb = read_image(p).rgb
+    assert rgb.shape == (512, 400, 3)
+    assert np.abs(rgb.astype(int) - upright).mean() < 6
+
+
+def test_non_numeric_transforms_intrinsics(tmp_path: Path, astronaut: np.ndarray) -> None:
+    import json
+
+    from capture_builders import make_transforms
+
+    from headforge.data.layout import read_spec
+    from headforge.data.readers_calibrated import read_transforms
+
+    make_transforms(tmp_path / "t", astronaut)
+    meta = json.loads((tmp_path / "t" / "transforms.json").read_text())
+    meta["frames"][0]["fl_x"] = "wide"
+    (tmp_path / "t" / "transforms.json").write_text(json.dumps(meta))
+    with pytest.raises(CaptureError, match="non-numeric camera value"):
+        read_transforms(read_spec(tmp_path / "t"), 8)

@@ -186,7 +186,11 @@ def discard_staged(staging: Path) -> None:
 def commit_subjects(
     staged: Sequence[StagedSubject], registry: Registry | None, root: Path | None = None
 ) -> CommitResult:
-    """Move staged outputs into ``data/captures/``, rewrite the manifest, record lineage."""
+    """Move staged outputs into ``data/captures/``, rewrite the manifest, record lineage.
+
+    Each folder swap and the manifest rewrite are atomic renames; a crash between them leaves
+    a subject folder newer than its manifest rows, which the next ingest of it repairs.
+    """
     root = root or project_root()
     cap = data_dir("captures", root)
     for s in staged:

@@ -29,11 +29,19 @@ class Decoded:
     alpha: np.ndarray | None  # [H, W] uint8, or None when the file has no useful alpha
 
 
+_TRANSPOSED = (5, 6, 7, 8)
+"""EXIF orientations that swap width and height."""
+
+
 def image_size(path: Path) -> tuple[int, int]:
-    """``(width, height)`` of an image file from its header only."""
+    """``(width, height)`` of an image file as displayed (EXIF orientation applied), from its
+    header only."""
     try:
         with Image.open(path) as im:
-            return int(im.width), int(im.height)
+            w, h = int(im.width), int(im.height)
+            if im.format == "JPEG" and im.getexif().get(0x0112) in _TRANSPOSED:
+                w, h = h, w
+            return w, h
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise CaptureError(
             f"{path}: corrupt or unreadable image ({e}); re-export it as PNG or JPEG, or "
@@ -55,7 +63,10 @@ def read_image(path: Path) -> Decoded:
         data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
     except OSError as e:
         raise CaptureError(f"{path}: cannot read file ({e}); check permissions") from e
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    # PNGs unchanged (alpha, 16 bit); other formats as colour, which applies EXIF orientation
+    is_png = data[:8].tobytes() == b"\x89PNG\r\n\x1a\n"
+    flag = cv2.IMREAD_UNCHANGED if is_png else cv2.IMREAD_COLOR
+    img = cv2.imdecode(data, flag) if data.size else None
     if img is None or img.size == 0:
         raise CaptureError(
             f"{path}: corrupt or unreadable image; re-export it as PNG or JPEG, or remove it"

@@ -120,7 +120,10 @@ def read_nersemble(spec: CaptureSpec, fps: float, max_frames: int) -> list[RawVi
             seq_dir / "masks" if (seq_dir / "masks").is_dir() else None
         )
         files = {
-            s: sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTS)
+            s: sorted(
+                f for f in p.iterdir()
+                if f.suffix.lower() in IMAGE_EXTS and not f.name.startswith(".")
+            )
             for s, p in entries.items() if p.is_dir()
         }
         names = evenly(sorted({f.stem for fs in files.values() for f in fs}), max_frames)
@@ -149,6 +152,19 @@ def _frame_intrinsics(
     meta: dict[str, Any], frame: dict[str, Any], size: tuple[int, int], source: Path, what: str
 ) -> np.ndarray:
     """K of one transforms.json frame (per-frame keys override the global ones)."""
+    try:
+        return _intrinsics_of(meta, frame, size, source, what)
+    except (TypeError, ValueError) as e:
+        if isinstance(e, CaptureError):
+            raise
+        raise CaptureError(
+            f"{source}: {what} has a non-numeric camera value ({e}); fix fl_x/fl_y/cx/cy/w/h"
+        ) from e
+
+
+def _intrinsics_of(
+    meta: dict[str, Any], frame: dict[str, Any], size: tuple[int, int], source: Path, what: str
+) -> np.ndarray:
 
     def get(key: str) -> Any:
         return frame.get(key, meta.get(key))
@@ -174,10 +190,7 @@ def _frame_intrinsics(
     fy = fx if fy is None else fy
     cx = get("cx") if get("cx") is not None else size[0] / 2.0
     cy = get("cy") if get("cy") is not None else size[1] / 2.0
-    try:
-        K = intrinsics(float(fx), float(fy), float(cx), float(cy))
-    except (TypeError, ValueError) as e:
-        raise CaptureError(f"{source}: {what} intrinsics are not numbers ({e}); fix them") from e
+    K = intrinsics(float(fx), float(fy), float(cx), float(cy))
     return check_intrinsics(K, source, f"{what} intrinsics")
 
 
