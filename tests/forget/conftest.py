@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def template_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def case(template_case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the template case; DVC's site cache lives inside it."""
     copy_case(template_case, tmp_path / "case")
+    shutil.rmtree(tmp_path / "case" / "site", ignore_errors=True)  # the template's, not ours
     monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path / "case" / "site"))
     monkeypatch.delenv("HEADFORGE_ROOT", raising=False)
     monkeypatch.delenv("HEADFORGE_REGISTRY_URL", raising=False)

@@ -109,6 +109,9 @@ def scan_workspace(ctx: ScanContext, det: Detection, ws_md5: set[str]) -> None:
         rel = p.relative_to(root).as_posix()
         rec = ctx.lineage_of(rel)
         own = rec is not None or (not ctx.scoped and mk.names(rel))
+        if own and rec is not None and len(rec.subject_ids) > 1 and mk.names_other(rel) and (
+                not mk.names(rel)):
+            own = False  # another subject's part of a shared artifact (report asset)
         if not own:
             rest.append((p, rel))
             continue
@@ -186,9 +189,8 @@ def classify_objects(ctx: ScanContext, det: Detection, ws_md5: set[str],
     det.catalogue = cat
     subject: set[str] = set(ws_md5) | (mk.index.md5 - det.shared)
     for oid, paths in cat.paths.items():
-        if any(mk.names_other(p) for p in paths) and (
-                oid in mk.index.md5 or any(mk.names(p) for p in paths)):
-            det.shared.add(oid)
+        if any(mk.names_other(p) and not mk.names(p) for p in paths):
+            det.shared.add(oid)  # also another subject's file: never deleted
             continue
         if any(ctx.claims(p) for p in paths):
             subject.add(oid)
