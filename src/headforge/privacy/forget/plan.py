@@ -152,9 +152,14 @@ def _human(n: int) -> str:
     return f"{n} B"
 
 
-def format_plan(plan: ForgetPlan, limit: int = 12) -> str:
-    """The preview a person approves: counts, bytes, what is retrained, sample targets."""
-    what = f"subject {plan.subject}" + (f" (scope {plan.scope})" if plan.scope else "")
+def format_plan(plan: ForgetPlan, limit: int = 12, private: bool = False) -> str:
+    """The preview a person approves: counts, bytes, what is retrained, sample targets.
+
+    ``private``: name the subject by its salted digest and list no paths (for places that
+    keep the text, such as a Prefect approval form).
+    """
+    who = plan.digest[:12] if private else plan.subject
+    what = f"subject {who}" + (f" (scope {plan.scope})" if plan.scope else "")
     lines = [f"forget {what}: {len(plan.data_actions)} data action(s), "
              f"{_human(plan.total_bytes)} "
              f"(history: {plan.revisions} dvc file version(s) read)"]
@@ -174,8 +179,12 @@ def format_plan(plan: ForgetPlan, limit: int = 12) -> str:
         lines.append("  rerun with `dvc repro`: " + ", ".join(plan.regenerate))
     if plan.shared_kept:
         lines.append(f"  kept {plan.shared_kept} object(s) byte-identical to other subjects' files")
+    if private:
+        if plan.review:
+            lines.append(f"  REVIEW: {len(plan.review)} item(s) need a person (see the log)")
+        return "\n".join(lines)
     for r in plan.review:
-        lines.append(f"  REVIEW (another subject's file mentions this one): {r}")
+        lines.append(f"  REVIEW (needs a person): {r}")
     for note in plan.notes:
         lines.append(f"  note: {note}")
     ws = [a for a in plan.data_actions if a.store == "workspace"]

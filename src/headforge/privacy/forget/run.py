@@ -69,10 +69,24 @@ class ForgetOutcome:
         return out
 
 
-def known_index(settings: ForgetSettings, subject: str, create_salt: bool) -> tuple[
-        Journal, ForgetPlan | None, ContentIndex]:
-    """The journal of this subject, its interrupted plan (if any) and every known hash."""
-    digest = subject_digest(subject, audit_salt(settings.journal_dir, create=create_salt))
+@dataclasses.dataclass
+class Resume:
+    """What is known from earlier runs of the same subject's forget."""
+
+    pending: ForgetPlan | None
+    """The plan of an interrupted run (None: none)."""
+    applied: ApplyResult | None
+    """What finishing that plan did in this run (None: not finished here)."""
+    index: ContentIndex
+    """Every content hash (and fragment) known from earlier runs."""
+
+
+def resume_pending(settings: ForgetSettings, registry: ForgetRegistry, subject: str,
+                   stores: tuple[ObjectStore | None, list[ObjectStore]], *,
+                   dry_run: bool = False,
+                   on_action: Callable[[Action, int], None] | None = None) -> Resume:
+    """Finish the plan of an interrupted run (unless ``dry_run``); collect known hashes."""
+    digest = subject_digest(subject, audit_salt(settings.journal_dir, create=not dry_run))
     journal = Journal(settings.journal_dir, digest)
     pending = journal.pending()
     index = ContentIndex()
@@ -82,7 +96,53 @@ def known_index(settings: ForgetSettings, subject: str, create_salt: bool) -> tu
     done = journal.finished_index()
     if done is not None:
         index.merge(done)
-    return journal, pending, index
+    applied = None
+    if pending is not None and not dry_run:
+        applied = apply_plan(pending, settings, registry, stores, _others(registry, subject),
+                             on_action)
+    return Resume(pending, applied, index)
+
+
+def _others(registry: RegistryLike, subject: str) -> list[str]:
+    return [s.id for s in registry.subjects() if s.id != subject]
+
+
+def plan_subject(settings: ForgetSettings, registry: ForgetRegistry, subject: str,
+                 scope: str | None, resume: Resume,
+                 stores: tuple[ObjectStore | None, list[ObjectStore]],
+                 create_salt: bool = True) -> ForgetPlan:
+    """:func:`build_plan` with what the interrupted run (if any) had planned merged in."""
+    plan = build_plan(settings, registry, subject, scope, resume.index, stores,
+                      create_salt=create_salt)
+    pending = resume.pending
+    if pending is not None:
+        for stage, arts in pending.retrain.items():
+            plan.retrain.setdefault(stage, sorted(set(arts)))
+        plan.retrain_stages = sorted(set(plan.retrain_stages) | set(pending.retrain_stages))
+        plan.regenerate = sorted(set(plan.regenerate) | set(pending.regenerate))
+        plan.subject_oids |= pending.subject_oids
+    return plan
+
+
+def needs_apply(plan: ForgetPlan, resume: Resume) -> bool:
+    """False when there is nothing at all to do (a repeated forget)."""
+    return bool(plan.actions) or resume.applied is not None
+
+
+def apply_subject(settings: ForgetSettings, registry: ForgetRegistry, plan: ForgetPlan,
+                  resume: Resume, stores: tuple[ObjectStore | None, list[ObjectStore]],
+                  on_action: Callable[[Action, int], None] | None = None) -> ApplyResult:
+    """Apply the plan; the result includes what finishing an interrupted run did."""
+    applied = apply_plan(plan, settings, registry, stores, _others(registry, plan.subject),
+                         on_action)
+    if resume.applied is not None:
+        applied.done += resume.applied.done
+        applied.skipped += resume.applied.skipped
+        applied.bytes_freed += resume.applied.bytes_freed
+        applied.failed = resume.applied.failed + applied.failed
+        applied.retrain_requests = sorted(set(applied.retrain_requests)
+                                          | set(resume.applied.retrain_requests))
+    return applied
 
 
 def retrain_stages(settings: ForgetSettings, stages: list[str]) -> None:
@@ -127,38 +187,30 @@ def forget_subject(settings: ForgetSettings, registry: ForgetRegistry, subject: 
     after the preview and writes nothing. An interrupted earlier run is finished first.
     """
     stores = stores if stores is not None else open_stores(settings.layout, settings.root)
-    others = [s.id for s in registry.subjects() if s.id != subject]
-    journal, pending, index = known_index(settings, subject, create_salt=not dry_run)
-    resumed = None
-    if pending is not None and not dry_run:
-        resumed = apply_plan(pending, settings, registry, stores, others, on_action)
-    plan = build_plan(settings, registry, subject, scope, index, stores,
-                      create_salt=not dry_run)
-    if pending is not None:
-        for stage, arts in pending.retrain.items():
-            plan.retrain.setdefault(stage, sorted(set(arts)))
-        plan.retrain_stages = sorted(set(plan.retrain_stages) | set(pending.retrain_stages))
-        plan.regenerate = sorted(set(plan.regenerate) | set(pending.regenerate))
-        plan.subject_oids |= pending.subject_oids
+    resume = resume_pending(settings, registry, subject, stores, dry_run=dry_run,
+                            on_action=on_action)
+    plan = plan_subject(settings, registry, subject, scope, resume, stores,
+                        create_salt=not dry_run)
     preview = format_plan(plan)
     if echo:
         echo(preview)
     if dry_run:
         return ForgetOutcome("dry-run", plan, preview)
-    if plan.is_empty and not plan.actions and resumed is None:
+    if not needs_apply(plan, resume):
         ver = verify_forgotten(settings, registry, plan, stores)
         return ForgetOutcome("nothing-to-do" if ver.ok else "incomplete", plan, preview,
                              verify=ver)
-    if approve is not None and resumed is None and not approve(plan, preview):
+    if approve is not None and resume.applied is None and not approve(plan, preview):
         return ForgetOutcome("not-approved", plan, preview)
-    applied = apply_plan(plan, settings, registry, stores, others, on_action)
-    if resumed is not None:
-        applied.done += resumed.done
-        applied.bytes_freed += resumed.bytes_freed
-        applied.failed = resumed.failed + applied.failed
+    applied = apply_subject(settings, registry, plan, resume, stores, on_action)
     if retrain is not None and plan.retrain_stages:
         retrain(list(plan.retrain_stages))
     ver = verify_forgotten(settings, registry, plan, stores)
     entry = finish(settings, registry, plan, applied, ver, trigger)
-    status = "forgotten" if ver.ok and not applied.failed else "incomplete"
-    return ForgetOutcome(status, plan, preview, resumed, applied, ver, entry)
+    return ForgetOutcome(outcome_status(applied, ver), plan, preview, resume.applied, applied,
+                         ver, entry)
+
+
+def outcome_status(applied: ApplyResult, verify: VerifyResult) -> str:
+    """``forgotten`` when everything was applied and verify found nothing, else ``incomplete``."""
+    return "forgotten" if verify.ok and not applied.failed else "incomplete"
