@@ -15,6 +15,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from headforge.paths import project_root
+from headforge.privacy.forget.settings import audit_salt, subject_digest
 from tasks import forget as t
 
 
@@ -25,7 +26,15 @@ def retention(root: str | None = None, now: str | None = None) -> list[dict[str,
     when = datetime.fromisoformat(now) if now else None
     settings = t.load_forget_settings(base)
     due = t.find_due(settings, when)
-    results = [t.forget_due(settings, d) for d in due]
+    results: list[dict[str, Any]] = []
+    for d in due:  # one failing forget does not stop the others
+        state = t.forget_due(settings, d, return_state=True)
+        if state.is_completed():
+            results.append(state.result())
+        else:
+            digest = subject_digest(d.subject, audit_salt(settings.journal_dir, create=True))
+            results.append({"status": "error", "subject_sha256": digest,
+                            "error": "see the retention-forget task run"})
     failed = [r for r in results if r["status"] not in ("forgotten", "nothing-to-do")]
     get_run_logger().info("retention: %d forgotten, %d incomplete", len(results) - len(failed),
                           len(failed))

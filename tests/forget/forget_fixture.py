@@ -179,8 +179,9 @@ def crop_png(subject_idx: int, frame: int, size: int = 40) -> bytes:
     from skimage import data
 
     img = data.astronaut()
-    y = 40 + 120 * subject_idx + 7 * frame
-    x = 150 + 11 * frame + 30 * subject_idx
+    span = img.shape[0] - size
+    y = (40 + 120 * subject_idx + 7 * frame) % span
+    x = (150 + 11 * frame + 30 * subject_idx + 17 * (subject_idx // 4)) % span
     buf = io.BytesIO()
     Image.fromarray(img[y: y + size, x: x + size]).save(buf, format="PNG")
     return buf.getvalue()

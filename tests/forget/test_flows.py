@@ -36,6 +36,22 @@ def test_forget_and_retention_flows(harness, case: Path, root: Path, reg: Regist
         assert (root / "inbox/s0001").is_dir() and reg.has_consent("s0001", Scope.CAPTURE)
         assert out["counts"]["workspace.delete"] >= 10
 
+        # as a deployment run: pauses for approval (a form without the id or paths)
+        import flows.forget as fmod
+
+        asked: list[dict] = []
+
+        def fake_pause(wait_for_input, timeout):
+            asked.append({"text": wait_for_input._description, "timeout": timeout})
+            return wait_for_input()  # the form's initial data: approve=False -> rejected
+
+        monkeypatch.setattr(fmod, "in_deployment", lambda: True)
+        monkeypatch.setattr(fmod, "pause_flow_run", fake_pause)
+        assert forget("s0001", root=str(root))["status"] == "not-approved"
+        assert asked and asked[0]["timeout"] == 86400 and "s0001" not in asked[0]["text"]
+        assert "workspace" in asked[0]["text"] and (root / "inbox/s0001").is_dir()
+        monkeypatch.setattr(fmod, "in_deployment", lambda: False)
+
         out = forget("s0001", yes=True, root=str(root))
         assert out["status"] == "forgotten" and out["verify"]["ok"]
         assert "s0001" not in json.dumps(out)  # what Prefect keeps: counts and digest only

@@ -21,6 +21,11 @@ from headforge.privacy.records import LineageRecord
 
 LOG_SUFFIXES = (".log", ".txt", ".jsonl", ".out", ".err")
 """Text files that are redacted line by line instead of deleted."""
+TEXT_SUFFIXES = (".parquet", ".json", ".jsonl", ".html", ".csv", ".tsv", ".yaml", ".yml",
+                 ".log", ".txt", ".md")
+"""Objects with these names are downloaded from a remote and scanned (manifests, reports)."""
+REMOTE_TEXT_MAX = 16 << 20
+"""Largest such object downloaded from a remote for scanning."""
 
 
 @dataclasses.dataclass
@@ -202,15 +207,18 @@ def classify_objects(ctx: ScanContext, det: Detection, ws_md5: set[str],
     if not ctx.scoped:
         hash_only = list(st.config.hash_only_paths)
         for s in stores:
-            if not s.can_scan_content():
-                det.notes.append(f"remote {s.name}: objects matched by hash and .dir listing "
-                                 "(contents not downloaded)")
-                continue
+            remote_only = not s.can_scan_content()
+            if remote_only:
+                det.notes.append(f"remote {s.name}: objects matched by hash, .dir listing and "
+                                 "the content of manifests/text files (others not downloaded)")
             for oid, size in listings[s.name]:
                 if oid in subject or oid in det.shared or size > st.max_scan_bytes:
                     continue
                 known = cat.paths_of(oid)
                 if known and all(_under(p, hash_only) or mk.names_other(p) for p in known):
+                    continue
+                if remote_only and (size > REMOTE_TEXT_MAX or oid.endswith(".dir") or not any(
+                        p.endswith(TEXT_SUFFIXES) for p in known)):
                     continue
                 data = s.read(oid)
                 if data is not None and find_in_blob(data, mk):
