@@ -211,12 +211,12 @@ def test_files_committed_to_git_fail_verify_with_the_fix(case: Path, root: Path,
     assert reg.verify_audit().ok and reg.audit_entries()[-1].event == "forget.incomplete"
 
 
-def test_unknown_subject_and_bad_scope_are_refused(settings: ForgetSettings,
+def test_unknown_subject_is_empty_and_bad_input_refused(settings: ForgetSettings,
                                                   reg: Registry) -> None:
     from headforge.privacy import InvalidInputError
 
-    with pytest.raises(InvalidInputError, match="not in the registry"):
-        build_plan(settings, reg, "s0999", create_salt=False)
+    unknown = build_plan(settings, reg, "s0999", create_salt=False)  # e.g. a typo
+    assert unknown.is_empty and any("not in the registry" in n for n in unknown.notes)
     with pytest.raises(InvalidInputError, match="pseudonym"):
         build_plan(settings, reg, "Alice Smith", create_salt=False)
     with pytest.raises(InvalidInputError, match="unknown consent scope"):
@@ -230,3 +230,20 @@ def test_settings_read_dvc_config(root: Path, case: Path) -> None:
     assert st.stage_of("results/train_prior/adapted/model.npy") == "train_prior_adapt"
     assert st.stage_of("data/captures/s0001/frame_000.png") == "ingest"
     assert SUBJECTS[0] == GONE
+
+
+def test_bytes_shared_with_another_subject_are_kept(case: Path, root: Path, reg: Registry,
+                                                   settings: ForgetSettings) -> None:
+    calib = b'{"rig": "booth-2", "K": [[600, 0, 20], [0, 600, 20], [0, 0, 1]]}\n'
+    for s in ("s0001", "s0002"):
+        (root / "inbox" / s / "calib.json").write_bytes(calib)
+    dvc(root, "add", "-q", "inbox")
+    dvc(root, "push", "-q")
+    md5 = md5_of(root / "inbox/s0002/calib.json")
+    out = forget_subject(settings, reg, GONE)
+    assert out.status == "forgotten" and out.plan.shared_kept >= 1
+    assert md5 not in out.plan.subject_oids
+    assert not (root / "inbox/s0001").exists()
+    assert (root / "inbox/s0002/calib.json").read_bytes() == calib
+    assert object_path(root / ".dvc/cache", md5).is_file()
+    assert object_path(case / "remote", md5).is_file()

@@ -109,6 +109,12 @@ class ContentIndex:
                     self.fragments.append(f)
         return md5, sha
 
+    def add_hashes(self, md5: str, sha256: str, size: int) -> None:
+        """Index a file known by its hashes only (too large to read whole)."""
+        self.md5.add(md5)
+        self.sha256.add(sha256)
+        self.sizes.add(size)
+
     def drop(self, md5s: Iterable[str]) -> None:
         """Forget hashes that turned out to be shared with other subjects."""
         self.md5.difference_update(md5s)
@@ -175,30 +181,22 @@ class Markers:
 
 
 def parquet_text(data: bytes) -> bytes:
-    """The string cells of a Parquet file as text (so a pseudonym in a column is found)."""
+    """The text cells of a Parquet file, one per line (so a pseudonym in a column is found)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(io.BytesIO(data))
-    except Exception:
+    except Exception:  # not a readable Parquet file: nothing to decode
         return b""
     parts: list[str] = []
     for col in table.columns:
-        if col.type in (_pa_string(), _pa_large_string()) or str(col.type).startswith("dict"):
+        t = col.type
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
             parts.extend(str(v) for v in col.to_pylist() if v is not None)
     return "\n".join(parts).encode()
-
-
-def _pa_string():  # pragma: no cover - trivial
-    import pyarrow as pa
-
-    return pa.string()
-
-
-def _pa_large_string():  # pragma: no cover - trivial
-    import pyarrow as pa
-
-    return pa.large_string()
 
 
 def is_text(data: bytes) -> bool:
@@ -261,6 +259,16 @@ def find_in_blob(data: bytes, markers: Markers) -> BlobFinding:
         if any(f in view for f in markers.index.fragments):
             return BlobFinding(embeds=True)
     return BlobFinding()
+
+
+def hash_file(path: Path) -> tuple[str, str]:
+    """(md5, sha256) of a file, streamed."""
+    md5, sha = hashlib.md5(usedforsecurity=False), hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            md5.update(block)
+            sha.update(block)
+    return md5.hexdigest(), sha.hexdigest()
 
 
 def read_limited(path: Path, limit: int) -> bytes | None:

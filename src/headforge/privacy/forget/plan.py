@@ -91,12 +91,11 @@ def build_plan(settings: ForgetSettings, registry: RegistryLike, subject: str,
     check_subject_id(subject)
     if scope is not None:
         scope = parse_scope(scope).value
-    if subject not in {s.id for s in registry.subjects()}:
-        raise InvalidInputError(
-            f"subject {subject!r} is not in the registry: check the id with "
-            "`headforge consent list`")
     ctx = open_context(settings, registry, subject, scope, index, stores)
     det = detect(ctx)
+    if subject not in {s.id for s in registry.subjects()}:
+        det.notes.append(f"{subject} is not in the registry (data without consent, or a typo: "
+                         "check `headforge consent list`)")
     actions = list(det.actions)
     changed = [a.target for a in actions if a.store == "workspace"]
     actions += _recommits(settings, changed)
@@ -104,12 +103,10 @@ def build_plan(settings: ForgetSettings, registry: RegistryLike, subject: str,
     for a in actions:
         if a.kind is Kind.DELETE_MODEL and a.stage:
             retrain.setdefault(a.stage, []).append(a.target)
-    model_lineage = [r.artifact for r in ctx.lineage
-                     if len(r.subject_ids) > 1 and r.stage in settings.config.model_stages]
+    queued = [t for ts in retrain.values() for t in ts]
     for r in ctx.lineage:  # models whose files an interrupted run already deleted
-        if r.artifact in model_lineage and not any(
-                r.artifact == t or t.startswith(r.artifact + "/") for ts in retrain.values()
-                for t in ts):
+        if len(r.subject_ids) > 1 and r.stage in settings.config.model_stages and not any(
+                t == r.artifact or t.startswith(r.artifact + "/") for t in queued):
             retrain.setdefault(r.stage, []).append(r.artifact)
     for stage, arts in sorted(retrain.items()):
         actions.append(Action(Kind.QUEUE_RETRAIN, "workspace",

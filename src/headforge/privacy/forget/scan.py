@@ -14,7 +14,7 @@ from pathlib import Path
 
 from headforge.privacy.forget.dvcstore import ObjectStore, run_cache_hashes
 from headforge.privacy.forget.history import Catalogue, build_catalogue, git_blobs
-from headforge.privacy.forget.markers import Markers, find_in_blob, read_limited
+from headforge.privacy.forget.markers import Markers, find_in_blob, hash_file, read_limited
 from headforge.privacy.forget.model import Action, Kind
 from headforge.privacy.forget.settings import ForgetSettings
 from headforge.privacy.records import LineageRecord
@@ -124,11 +124,15 @@ def scan_workspace(ctx: ScanContext, det: Detection, ws_md5: set[str]) -> None:
         size = p.stat().st_size
         shared_rec = rec is not None and len(rec.subject_ids) > 1
         stage = st.stage_of(rel)
-        if data is not None:
-            if shared_rec or mk.names_other(rel):
-                ws_md5.add(_md5(data))  # mixed content: delete its objects, no fragments
-            else:
-                ws_md5.add(mk.index.add(data)[0])
+        if data is None:  # too large to read: hashes only (no copies inside other files)
+            md5, sha = hash_file(p)
+            ws_md5.add(md5)
+            if not (shared_rec or mk.names_other(rel)):
+                mk.index.add_hashes(md5, sha, size)
+        elif shared_rec or mk.names_other(rel):
+            ws_md5.add(_md5(data))  # mixed content: delete its objects, no fragments
+        else:
+            ws_md5.add(mk.index.add(data)[0])
         if shared_rec and rel.endswith(".parquet"):
             det.actions.append(Action(Kind.REWRITE_MANIFEST, "workspace", rel, size,
                                       "manifest rows of the subject", stage))
