@@ -9,6 +9,8 @@ from sqlalchemy.exc import DBAPIError
 from headforge.privacy import InvalidInputError, Registry
 from headforge.privacy.audit import GENESIS_HASH, entry_hash, verify_chain
 
+from .conftest import drop_audit_guards, raw_sql
+
 
 def test_grant_and_withdraw_write_chained_entries(reg: Registry) -> None:
     reg.grant("s0001", "capture", evidence="form:1")
@@ -38,10 +40,8 @@ def test_empty_log_verifies(reg: Registry) -> None:
 
 def _tamper(reg: Registry, sql: str) -> None:
     """Drop the append-only triggers (as an attacker with DB access would) and run ``sql``."""
-    with reg.engine.begin() as conn:
-        conn.execute(text("DROP TRIGGER audit_log_no_update"))
-        conn.execute(text("DROP TRIGGER audit_log_no_delete"))
-        conn.exec_driver_sql(sql)
+    drop_audit_guards(reg)
+    raw_sql(reg, sql)
 
 
 def _fill(reg: Registry, n: int = 5) -> None:
@@ -110,3 +110,25 @@ def test_bad_audit_input_is_refused(reg: Registry, event: str, payload: object,
     with pytest.raises(InvalidInputError, match=match):
         reg.audit(event, payload)  # type: ignore[arg-type]
     assert reg.audit_entries() == []
+
+
+def test_anchor_catches_entries_cut_off_the_end(reg: Registry) -> None:
+    _fill(reg, 4)
+    head = reg.verify_audit()
+    assert (head.head_seq, head.head_hash) == (4, reg.audit_entries()[-1].hash)
+    _fill(reg, 2)
+    assert reg.verify_audit(anchor=(head.head_seq, head.head_hash)).ok
+    # Without an anchor, removing the newest entries leaves a valid (shorter) chain...
+    _tamper(reg, "DELETE FROM audit_log WHERE seq >= 3")
+    assert reg.verify_audit().ok
+    # ...the anchor kept outside the database exposes it.
+    v = reg.verify_audit(anchor=(head.head_seq, head.head_hash))
+    assert (v.ok, v.first_bad) == (False, 3) and "entries 3..4 were removed" in v.reason
+
+
+def test_anchor_catches_a_rewritten_chain() -> None:
+    h1 = entry_hash(1, "t", "e", {}, GENESIS_HASH)
+    rows = [(1, "t", "e", "{}", GENESIS_HASH, h1)]
+    assert verify_chain(rows, anchor=(1, h1)).ok
+    v = verify_chain(rows, anchor=(1, "f" * 64))
+    assert not v.ok and v.first_bad == 1 and "anchor" in v.reason

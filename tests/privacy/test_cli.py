@@ -62,6 +62,12 @@ def test_round_trip(url: str) -> None:
 
     r = run(audit_app, "verify", "--registry", url)
     assert r.exit_code == 0 and "audit log OK: 6 entries verified" in r.output
+    head = r.output.splitlines()[-1].removeprefix("head ")
+    assert run(audit_app, "verify", "--anchor", head, "--registry", url).exit_code == 0
+    r = run(audit_app, "verify", "--anchor", "6:" + "0" * 64, "--registry", url)
+    assert r.exit_code == 1 and "BROKEN at entry 6" in r.output
+    r = run(audit_app, "verify", "--anchor", "six", "--registry", url)
+    assert r.exit_code == 2 and "SEQ:HASH" in r.output
     r = run(audit_app, "log", "-n", "2", "--json", "--registry", url)
     events = [json.loads(line)["event"] for line in r.output.splitlines()]
     assert events == ["consent.grant", "consent.withdraw"]

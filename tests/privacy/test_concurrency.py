@@ -1,4 +1,4 @@
-"""Eight processes write lineage and audit entries into one SQLite registry at once."""
+"""Eight processes write lineage and audit entries into one registry at once (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ WORKERS = 8
 WRITES = 15
 
 
-def test_eight_spawned_writers_never_fail_and_the_chain_verifies(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'registry' / 'shared.sqlite'}"  # created by the workers
+def test_eight_spawned_writers_never_fail_and_the_chain_verifies(tmp_path: Path,
+                                                                 registry_url: str) -> None:
+    url = registry_url  # an empty database: the workers create the tables, all at once
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(WORKERS)
     results = ctx.Queue()

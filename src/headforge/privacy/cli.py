@@ -172,15 +172,33 @@ def list_(
     typer.echo(f"{len(subs)} subject(s)")
 
 
+def _parse_anchor(value: str | None) -> tuple[int, str] | None:
+    if value is None:
+        return None
+    seq, _, digest = value.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise typer.BadParameter(
+            f"{value!r}: give SEQ:HASH as printed by an earlier `headforge audit verify`",
+            param_hint="--anchor")
+    return int(seq), digest.lower()
+
+
 @audit_app.command()
-def verify(registry: str | None = RegistryOpt) -> None:
+def verify(
+    anchor: str | None = typer.Option(
+        None, "--anchor", help="SEQ:HASH head recorded earlier; the chain must still hold it."),
+    registry: str | None = RegistryOpt,
+) -> None:
     """Recompute the audit hash chain; exit 1 naming the first bad entry."""
+    pinned = _parse_anchor(anchor)
     with _open(registry) as reg:
-        result = reg.verify_audit()
+        result = reg.verify_audit(anchor=pinned)
     if not result.ok:
         typer.echo(f"audit log BROKEN at entry {result.first_bad}: {result.reason}", err=True)
         raise typer.Exit(1)
     typer.echo(f"audit log OK: {result.reason}")
+    if result.head_seq:
+        typer.echo(f"head {result.head_seq}:{result.head_hash}")
 
 
 @audit_app.command()

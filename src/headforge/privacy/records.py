@@ -270,3 +270,8 @@ class AuditVerification:
     first_bad: int | None
     """``seq`` of the first entry that fails, None when ok."""
     reason: str
+    head_seq: int = 0
+    """``seq`` of the last entry checked (0: empty log)."""
+    head_hash: str = ""
+    """Hash of the last entry checked; publish it (with ``head_seq``) as an anchor so that a
+    later ``verify_audit(anchor=(seq, hash))`` also detects entries cut off the end."""

@@ -413,14 +413,18 @@ class Registry:
                                payload=json.loads(r.payload), prev_hash=r.prev_hash, hash=r.hash)
                     for r in conn.execute(q)]
 
-    def verify_audit(self) -> AuditVerification:
-        """Recompute the whole chain; report the first entry that was changed or removed."""
+    def verify_audit(self, anchor: tuple[int, str] | None = None) -> AuditVerification:
+        """Recompute the whole chain; report the first entry that was changed or removed.
+
+        ``anchor``: a ``(head_seq, head_hash)`` from an earlier verification, kept outside the
+        database; the chain must still contain it (catches entries cut off the end).
+        """
         cols = (audit_log.c.seq, audit_log.c.timestamp, audit_log.c.event, audit_log.c.payload,
                 audit_log.c.prev_hash, audit_log.c.hash)
         with db.read_tx(self.engine) as conn:
             result = conn.execution_options(yield_per=2000).execute(
                 select(*cols).order_by(audit_log.c.seq))
-            return verify_chain(tuple(r) for r in result)  # type: ignore[misc]
+            return verify_chain((tuple(r) for r in result), anchor)  # type: ignore[arg-type]
 
     def counts(self) -> dict[str, int]:
         """Row counts per table (for summaries and tests)."""
