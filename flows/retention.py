@@ -14,6 +14,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from flows.server import local_server
 from headforge.paths import project_root
 from headforge.privacy.forget.settings import audit_salt, subject_digest
 from tasks import forget as t
@@ -46,5 +47,6 @@ def retention(root: str | None = None, now: str | None = None) -> list[dict[str,
 
 
 if __name__ == "__main__":
-    out = retention(now=sys.argv[1] if len(sys.argv) > 1 else None)
+    with local_server():  # one loopback server unless PREFECT_API_URL is set
+        out = retention(now=sys.argv[1] if len(sys.argv) > 1 else None)
     print(f"retention: {len(out)} forget(s)")

@@ -16,7 +16,7 @@ prefect_testing = pytest.importorskip("prefect.testing.utilities")
 
 @pytest.fixture(scope="module")
 def harness():
-    with prefect_testing.prefect_test_harness():
+    with prefect_testing.prefect_test_harness(server_startup_timeout=180):  # loaded CI hosts
         yield
 
 

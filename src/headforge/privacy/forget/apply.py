@@ -72,6 +72,8 @@ class Journal:
             return self.done_ids()
         write_text_atomic(self.plan_path, json.dumps(plan_to_json(plan)))
         self.done_path.write_text("")
+        for p in (self.plan_path, self.done_path):  # names the subject's files until finished
+            os.chmod(p, 0o600)
         return set()
 
     def done_ids(self) -> set[str]:

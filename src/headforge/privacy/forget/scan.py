@@ -196,14 +196,13 @@ def classify_objects(ctx: ScanContext, det: Detection, ws_md5: set[str],
                     extra.append((oid, data))
     cat = build_catalogue(st.root, [s.read for s in stores], extra)
     det.catalogue = cat
-    subject: set[str] = set(ws_md5) | (mk.index.md5 - det.shared)
-    for oid, paths in cat.paths.items():
-        if any(mk.names_other(p) and not mk.names(p) for p in paths):
-            det.shared.add(oid)  # also another subject's file: never deleted
-            continue
-        if any(ctx.claims(p) for p in paths):
-            subject.add(oid)
-    subject -= det.shared
+    # objects stored under another subject's path are that subject's too: never deleted
+    protected = set(det.shared) | {oid for oid, paths in cat.paths.items()
+                                   if any(mk.names_other(p) and not mk.names(p) for p in paths)}
+    candidates = set(ws_md5) | mk.index.md5 | {
+        oid for oid, paths in cat.paths.items() if any(ctx.claims(p) for p in paths)}
+    det.shared = candidates & protected
+    subject = candidates - protected
     for oid, entries in cat.dirs.items():
         if any(md5 in subject or (not ctx.scoped and mk.names(rel)) for rel, md5 in entries):
             subject.add(oid)
@@ -216,7 +215,7 @@ def classify_objects(ctx: ScanContext, det: Detection, ws_md5: set[str],
                 det.notes.append(f"remote {s.name}: objects matched by hash, .dir listing and "
                                  "the content of manifests/text files (others not downloaded)")
             for oid, size in listings[s.name]:
-                if oid in subject or oid in det.shared or size > st.max_scan_bytes:
+                if oid in subject or oid in protected or size > st.max_scan_bytes:
                     continue
                 known = cat.paths_of(oid)
                 if known and all(_under(p, hash_only) or mk.names_other(p) for p in known):
