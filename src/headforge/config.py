@@ -340,6 +340,30 @@ class RetentionConfig:
     """Cron schedule of the retention deployment."""
     derived_days: int = 30
     """Days derived artifacts are kept after capture consent, unless a consent says otherwise."""
+    scope_days: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Per consent scope (``capture``, ``train_prior``, ``avatar``): days a consent without its
+    own end date (expiry or retention_days) lasts; scopes not listed use ``derived_days``."""
+    scope_stages: dict[str, list[str]] = dataclasses.field(
+        default_factory=lambda: {"train_prior": ["train_prior"],
+                                 "avatar": ["invert", "evaluate", "report"]})
+    """Stages whose artifacts a consent scope covers; when only that scope ends, forget removes
+    just the subject's artifacts of these stages (``capture`` always means everything)."""
+    model_stages: list[str] = dataclasses.field(default_factory=lambda: ["train_prior"])
+    """Stages whose multi-subject artifacts are models: deleted and queued for retraining."""
+    scan_paths: list[str] = dataclasses.field(
+        default_factory=lambda: ["inbox", "data", "results", "logs", "dvclive"])
+    """Workspace folders (relative to the project root) scanned for the subject's files, names
+    and embedded images. Source code is never scanned."""
+    hash_only_paths: list[str] = dataclasses.field(default_factory=lambda: ["data/synth"])
+    """Folders checked by path and hash only (synthetic data: no content scan, faster)."""
+    journal_dir: str = "registry/forget"
+    """Where forget keeps its crash-recovery journals and audit salt (never scanned)."""
+    max_scan_mb: int = 512
+    """Files larger than this are checked by path and hash only."""
+    retrain_after_forget: bool = False
+    """Run ``dvc repro`` of the queued model stages at the end of a forget."""
+    approval_timeout_s: int = 86400
+    """How long a forget deployment run waits paused for approval before giving up."""
 
 
 @dataclasses.dataclass(frozen=True)
