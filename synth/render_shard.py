@@ -132,8 +132,10 @@ def run(job_path: str) -> int:
 
         configure_renderer(bproc, job)
         set_cameras(bproc, job.cameras, job.width, job.height)
+        launched = float(os.environ.get("HEADFORGE_SYNTH_LAUNCHED", "nan"))
         print(json.dumps({"event": "ready", "shard": job.shard,
-                          "seconds": round(time.perf_counter() - t0, 3)}), flush=True)
+                          "seconds": round(time.perf_counter() - t0, 3),
+                          "since_launch": round(time.time() - launched, 3)}), flush=True)
         for ident in job.identities:
             current = f"identity {ident.id}"
             t1 = time.perf_counter()

@@ -27,7 +27,8 @@ class ShardResult:
     returncode: int
     seconds: float
     startup_seconds: float | None
-    """Seconds from process start until Blender and BlenderProc were ready."""
+    """Seconds from launching the process until Blender, BlenderProc, the renderer settings
+    and the cameras were ready (None when it never got there)."""
     identities: list[str] = field(default_factory=list)
     """Identities finished (committed to the output folder) by this process."""
     images: int = 0
@@ -70,7 +71,7 @@ def run_shard(job_path: Path, timeout_s: float, python: str | None = None,
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{shard}.log"
     cmd = [python or sys.executable, str(render_script()), "--job", str(job_path)]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = dict(os.environ, PYTHONUNBUFFERED="1", HEADFORGE_SYNTH_LAUNCHED=repr(time.time()))
     t0 = time.perf_counter()
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True,
@@ -93,7 +94,7 @@ def run_shard(job_path: Path, timeout_s: float, python: str | None = None,
         except json.JSONDecodeError:
             continue
         if event.get("event") == "ready":
-            startup = float(event["seconds"])
+            startup = float(event.get("since_launch", event["seconds"]))
         elif event.get("event") == "identity_done":
             done.append(str(event["id"]))
             images += int(event["images"])
