@@ -47,11 +47,11 @@ def synth(root: str | None = None, profile: str | None = None) -> dict[str, Any]
     head = load_section(HeadModelConfig, "head_model", params, profile)
     held_out = load_section(EvaluateConfig, "evaluate", params, profile).held_out
     with stage_timer("synth", base):
-        ctx = prepare_synth(cfg, base, held_out, head)
+        ctx = prepare_synth.submit(cfg, base, held_out, head).result()
         t0 = time.perf_counter()
         futures = [render_synth_shard.submit(ctx, s, base) for s in range(ctx.n_shards)]
         outcomes = [f.result() for f in futures]
-        summary = write_synth_manifest(ctx, outcomes, time.perf_counter() - t0)
+        summary = write_synth_manifest.submit(ctx, outcomes, time.perf_counter() - t0).result()
         if summary.failed:
             lines = "\n".join(f"  {k}: {v}" for k, v in sorted(summary.failed.items()))
             raise SynthFailed(f"{len(summary.failed)} of {summary.shards} shards failed "

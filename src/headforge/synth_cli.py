@@ -71,9 +71,10 @@ def preview(
 
     root = project_root()
     if not render:
-        folder = data or root / "data" / "synth"
-        typer.echo(write_contact_sheet(folder / "manifest.parquet", root, out, identities,
-                                       tile=tile))
+        folder = (data or root / "data" / "synth").resolve()
+        # manifest paths are relative to the project holding <project>/data/synth
+        typer.echo(write_contact_sheet(folder / "manifest.parquet", folder.parents[1], out,
+                                       identities, tile=tile))
         return
     cfg = _config(None, {"identities": identities, "expressions": 2, "cameras": 28,
                          "width": tile, "height": tile, "samples": 32,

@@ -15,6 +15,15 @@ from flows.regenerate import bump_version_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
+@pytest.fixture(scope="module")
+def prefect_harness():
+    """One temporary Prefect server for the flow tests of this module."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield
+
 PARAMS = """\
 profile: tiny
 synth:
@@ -67,16 +76,14 @@ def _dvc_project(path: Path, remote: Path) -> dict[str, str]:
     return env
 
 
-def test_regenerate_bumps_reproduces_pushes_and_commits(tmp_path, monkeypatch) -> None:
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_regenerate_bumps_reproduces_pushes_and_commits(tmp_path, monkeypatch,
+                                                       prefect_harness) -> None:
     from flows.regenerate import regenerate
 
     project, remote = tmp_path / "proj", tmp_path / "remote"
     env = _dvc_project(project, remote)
     monkeypatch.setenv("PATH", env["PATH"])
-    with prefect_test_harness():
-        out = regenerate(root=str(project), git_commit=True)
+    out = regenerate(root=str(project), git_commit=True)
     assert out == {"version": 4, "downstream": False, "pushed": True, "committed": True}
     assert (project / "data" / "synth" / "version.txt").read_text() == "4"
     assert "version: 4   # bumped by regenerate" in (project / "params.yaml").read_text()
@@ -89,17 +96,14 @@ def test_regenerate_bumps_reproduces_pushes_and_commits(tmp_path, monkeypatch) -
 
 
 @pytest.mark.blender
-def test_synth_flow_renders_and_writes_the_manifest(tmp_path) -> None:
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_synth_flow_renders_and_writes_the_manifest(tmp_path, prefect_harness) -> None:
     from flows.synth import synth
 
     (tmp_path / "params.yaml").write_text(
         "profile: tiny\nsynth:\n  identities: 2\n  expressions: 1\n  cameras: 2\n"
         "  width: 24\n  height: 24\n  samples: 2\n  identities_per_shard: 1\n"
         "  texture_size: 64\n  threads_per_worker: 1\nevaluate:\n  held_out: 1\n")
-    with prefect_test_harness():
-        out = synth(root=str(tmp_path))
+    out = synth(root=str(tmp_path))
     assert out["images"] == 4 and out["identities"] == 2 and out["failed"] == {}
     assert (tmp_path / "data" / "synth" / "manifest.parquet").is_file()
     assert (tmp_path / "results" / "timings" / "synth.json").is_file()

@@ -17,7 +17,7 @@ from PIL import Image
 
 from headforge.cameras import is_rotation
 from headforge.config import SynthConfig
-from headforge.synthesis import COLUMNS, CATEGORIES, build_dataset, read_manifest
+from headforge.synthesis import CATEGORIES, COLUMNS, build_dataset, read_manifest
 from headforge.synthesis.jobs import PARAM_KEYS, write_job
 from headforge.synthesis.plan import PlanContext, plan_shard
 from headforge.synthesis.runner import run_shard
@@ -167,3 +167,21 @@ def test_a_hung_render_process_is_killed_and_cleaned_up(tmp_path, head_model, pa
     path.with_suffix(".npz").write_bytes(b"garbage")
     result = run_shard(path, timeout_s=120)
     assert result.returncode == 2 and "job arrays" in result.error and "unreadable" in result.error
+
+
+def test_contact_sheet_and_cli_preview(rendered, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from headforge.cli import app
+    from headforge.synthesis.preview import SEG_COLORS
+
+    root, _ = rendered
+    out = tmp_path / "sheet.png"
+    res = CliRunner().invoke(app, ["synth", "preview", "--data", str(root / "data" / "synth"),
+                                   "--out", str(out), "--identities", "2", "--tile", "48"])
+    assert res.exit_code == 0, res.output
+    sheet = np.asarray(Image.open(out))
+    assert sheet.shape == (18 + 2 * 48, 9 * 48, 3)
+    parts = sheet[18:, 7 * 48: 8 * 48].reshape(-1, 3)
+    colours = {tuple(c) for c in parts.tolist()}
+    assert SEG_COLORS["face"] in colours and SEG_COLORS["eyes"] in colours

@@ -26,16 +26,24 @@ class HeadModel(Protocol):
     """What planning needs from a FLAME-format head model (``headforge.morphable``)."""
 
     model_id: str
-    n_shape: int
-    n_expr: int
     expression_names: tuple[str, ...]
-    faces: torch.Tensor  # [F, 3]
-    uvs: torch.Tensor | None  # [T, 2]
-    uv_faces: torch.Tensor | None  # [F, 3]
-    part_labels: torch.Tensor  # [V]
-    v_template: torch.Tensor  # [V, 3]
 
-    def __call__(self, **params: torch.Tensor) -> Any: ...
+    @property
+    def n_shape(self) -> int: ...
+    @property
+    def n_expr(self) -> int: ...
+    @property
+    def faces(self) -> torch.Tensor: ...  # [F, 3]
+    @property
+    def uvs(self) -> torch.Tensor | None: ...  # [T, 2]
+    @property
+    def uv_faces(self) -> torch.Tensor | None: ...  # [F, 3]
+    @property
+    def part_labels(self) -> torch.Tensor: ...  # [V]
+    @property
+    def v_template(self) -> torch.Tensor: ...  # [V, 3]
+
+    def __call__(self, *args: Any, **params: Any) -> Any: ...
 
 
 class PlanError(ValueError):

@@ -31,12 +31,12 @@ def colorize_segmentation(seg: np.ndarray) -> np.ndarray:
 
 
 def _load(path: Path, tile: int) -> np.ndarray:
-    with Image.open(path) as im:
-        im = im.convert("RGB") if im.mode != "L" else im.convert("RGB")
-        im.thumbnail((tile, tile), Image.Resampling.LANCZOS)
-        canvas = Image.new("RGB", (tile, tile))
-        canvas.paste(im, ((tile - im.width) // 2, (tile - im.height) // 2))
-        return np.asarray(canvas)
+    with Image.open(path) as src:
+        im = src.convert("RGB")
+    im.thumbnail((tile, tile), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (tile, tile))
+    canvas.paste(im, ((tile - im.width) // 2, (tile - im.height) // 2))
+    return np.asarray(canvas)
 
 
 def _seg_tile(path: Path, tile: int) -> np.ndarray:
