@@ -72,6 +72,9 @@ def render_identity(bproc, job: Job, ident: Identity) -> int:
     stage.mkdir(parents=True)
     frames = job.staging_dir / "_frames"
     try:
+        import bpy
+
+        bpy.context.scene.cycles.seed = ident.seed  # fixed per identity: same seed, same pixels
         _png(stage / "albedo.png", ident.albedo)
         scene = HeadScene(bproc, job, ident, stage / "albedo.png")
         try:
@@ -132,10 +135,12 @@ def run(job_path: str) -> int:
 
         configure_renderer(bproc, job)
         set_cameras(bproc, job.cameras, job.width, job.height)
-        launched = float(os.environ.get("HEADFORGE_SYNTH_LAUNCHED", "nan"))
-        print(json.dumps({"event": "ready", "shard": job.shard,
-                          "seconds": round(time.perf_counter() - t0, 3),
-                          "since_launch": round(time.time() - launched, 3)}), flush=True)
+        ready = {"event": "ready", "shard": job.shard,
+                 "seconds": round(time.perf_counter() - t0, 3)}
+        if "HEADFORGE_SYNTH_LAUNCHED" in os.environ:  # set by the host runner
+            launched = float(os.environ["HEADFORGE_SYNTH_LAUNCHED"])
+            ready["since_launch"] = round(time.time() - launched, 3)
+        print(json.dumps(ready), flush=True)
         for ident in job.identities:
             current = f"identity {ident.id}"
             t1 = time.perf_counter()

@@ -84,7 +84,7 @@ def configure_renderer(bproc: Any, job: Job) -> None:
                                      max_bounces=3, transmission_bounces=0,
                                      transparent_max_bounces=2, volume_bounces=0)
     bproc.renderer.set_output_format(file_format="PNG", color_depth=8, enable_transparency=True,
-                                     view_transform="Standard")
+                                     view_transform="AgX")
     scene.view_settings.look = "None"
     scene.cycles.use_animated_seed = False
     scene.cycles.pixel_filter_type = "BLACKMAN_HARRIS"
@@ -247,6 +247,13 @@ class HeadScene:
         self.created: list[bpy.types.ID] = []
         self.parts: list[_Part] = []
         self.assets: list[tuple[Asset, bpy.types.Object]] = []
+        try:
+            self._build(job, ident, albedo_path)
+        except BaseException:
+            self.remove()  # a broken asset leaves nothing behind in the scene
+            raise
+
+    def _build(self, job: Job, ident: Identity, albedo_path: Path) -> None:
         mats = ident.materials
         image = bpy.data.images.load(str(albedo_path), check_existing=False)
         image.colorspace_settings.name = "sRGB"
