@@ -215,6 +215,16 @@ class SynthConfig:
     """Image height in pixels."""
     samples: int = 8
     """Cycles samples per pixel."""
+    texture_size: int = 256
+    """Edge of the square procedural UV albedo texture (pixels)."""
+    fov_deg: float = 22.0
+    """Rig field of view across the shorter image side (degrees)."""
+    camera_distance: float = 1.0
+    """Distance of every rig camera from the head centre (metres)."""
+    threads_per_worker: int = 0
+    """Cycles CPU threads per render process; 0 = the machine's cores / max_workers."""
+    shard_timeout_s: float = 1800.0
+    """A render process running longer than this is killed and its shard fails."""
 
 
 @dataclasses.dataclass(frozen=True)
