@@ -176,8 +176,8 @@ class _Composite(torch.autograd.Function):
             w = _weights(alpha, one_m, t_incl, stopped, t_min)
             go = g_tiles[tiles]  # [T, F + 1, px]
             fg = torch.bmm(ch.feat, go)  # [T, K, px] feature . grad
-            d_feat.index_add_(0, ch.g.reshape(-1),
-                              torch.bmm(go, w.transpose(1, 2)).transpose(1, 2).reshape(-1, go.shape[1]))
+            gw = torch.bmm(go, w.transpose(1, 2))  # [T, F + 1, K]
+            d_feat.index_add_(0, ch.g.reshape(-1), gw.transpose(1, 2).reshape(-1, go.shape[1]))
             # d alpha_i = T_before_i f_i.g - (sum_{j>i} w_j f_j.g) / (1 - alpha_i)
             suffix = torch.cumsum(w.mul_(fg), dim=1)
             total = suffix[:, -1:].clone()

@@ -20,6 +20,7 @@ from headforge import backends
 from headforge.splat import _torch
 from headforge.splat._reference import composite_dense, composite_sequential
 from headforge.splat.projection import (
+    ALPHA_THRESHOLD,
     Projected,
     RasterizeMode,
     camera_centers,
@@ -166,8 +167,15 @@ def rasterize(
     backend: ``auto`` (gsplat on CUDA tensors when usable, else ``torch``), ``torch`` (tile
     rasterizer, any device), ``gsplat`` (CUDA only), ``reference`` / ``reference_sequential``
     (brute force, for tests and benchmarks). ``tile_size`` None picks each backend's fastest
-    (8 for torch on CPU, 16 for gsplat); it never changes the image. gsplat hard-codes ``alpha_max=0.999`` and
-    ``transmittance_min=1e-4``; pass ``alpha_max=0.999`` to the torch path for bit-level parity.
+    (8 for torch on CPU, 16 for gsplat); it never changes the image. gsplat hard-codes
+    ``alpha_max=0.999`` and ``transmittance_min=1e-4``: pass ``alpha_max=0.999`` to the torch
+    path for parity with it (the default 0.99 is the original 3DGS clamp).
+
+    Returns image [C, H, W, D], alpha [C, H, W, 1], expected depth [C, H, W, 1] and meta:
+    ``radii`` [C, N, 2] (0 = culled), ``means2d`` [C, N, 2] (call ``retain_grad()`` on it for
+    densification statistics), ``depths`` [C, N], ``conics``, ``opacities``, ``n_visible`` [C],
+    ``backend``; the torch path adds ``tiles_per_gauss`` [C, N], ``tile_counts`` [C, ty, tx],
+    ``n_isects`` and ``n_chunks``.
     """
     _check_inputs(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
                   sh_degree, background)  # fmt: skip
@@ -243,10 +251,16 @@ def _finish(
 
 def render_kwargs(cfg: Any) -> dict[str, Any]:
     """Keyword arguments for :func:`rasterize` from a ``RenderConfig`` (params.yaml ``render``)."""
+    if abs(cfg.alpha_threshold - ALPHA_THRESHOLD) > 1e-5:
+        raise ValueError(
+            f"render.alpha_threshold is {cfg.alpha_threshold}; only 1/255 (0.00392) is supported "
+            "(gsplat's kernels fix it): set it back in params.yaml"
+        )
     return {
         "backend": cfg.backend,
         "tile_size": cfg.tile_size,
         "near_plane": cfg.near,
         "far_plane": cfg.far,
+        "alpha_max": cfg.alpha_max,
         "transmittance_min": cfg.transmittance_min,
     }
