@@ -13,7 +13,7 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_LOGGING_LEVEL ?= WARNING
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test lint typecheck pytest venv dvc-init bench clean
+.PHONY: run test lint typecheck pytest venv bench clean
 
 venv: $(STAMP)
 
@@ -23,11 +23,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[blender,dev]'
 	touch $(STAMP)
 
-dvc-init: $(STAMP)
-	$(BIN)/python -m headforge.dvcsetup
-
-run: $(STAMP) dvc-init
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dvc repro
+run: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m flows.server -- dvc repro
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests flows tasks synth benchmarks

@@ -37,7 +37,7 @@ def look_at_w2c(
     up = np.array([0.0, 1.0, 0.0]) if up is None else np.asarray(up, dtype=np.float64)
     z = target - eye
     z /= np.linalg.norm(z)
-    x = np.cross(z, -up)
+    x = np.cross(z, up)
     if np.linalg.norm(x) < 1e-8:  # looking straight along up: pick any perpendicular
         x = np.cross(z, np.array([0.0, 0.0, 1.0]))
     x /= np.linalg.norm(x)

@@ -55,5 +55,70 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command()
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+) -> None:
+    """What exists, which stages are stale (dvc status), consents and pending retention."""
+    import dataclasses
+    import json
+
+    from headforge.paths import project_root
+    from headforge.status import collect_status
+
+    root = project_root()
+    try:
+        from headforge.privacy import Registry
+
+        registry = Registry.from_config()
+    except ModuleNotFoundError:
+        registry = None
+    st = collect_status(root, registry)
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(st), indent=1, default=str))
+        return
+    typer.echo("outputs:")
+    for k, n in st.outputs.items():
+        typer.echo(f"  {k}: {n} files")
+    if st.dvc_error:
+        typer.echo(f"dvc status failed: {st.dvc_error}")
+    else:
+        typer.echo("stale stages: " + (", ".join(sorted(st.stale)) or "none (up to date)"))
+    typer.echo(f"subjects: {st.subjects}; consents: {len(st.consents)} "
+               f"({sum(c['valid'] for c in st.consents)} valid)")
+    typer.echo("pending retention: " + (", ".join(st.pending_retention) or "none"))
+
+
+@app.command()
+def serve(
+    no_schedules: bool = typer.Option(False, help="Serve without the cron schedules."),
+) -> None:
+    """Serve the deployments (pipeline, forget, regenerate, retention) on a local Prefect server.
+
+    Starts a server on 127.0.0.1 unless PREFECT_API_URL points at one; runs until interrupted.
+    """
+    import subprocess
+    import sys
+
+    from headforge.paths import project_root
+
+    args = [sys.executable, "-m", "flows.deploy"] + (["--no-schedules"] if no_schedules else [])
+    raise typer.Exit(subprocess.call(args, cwd=project_root()))
+
+
+@app.command()
+def demo(
+    inbox: str = typer.Option("inbox", help="Inbox folder to write the demo captures into."),
+) -> None:
+    """Write the demo's real inputs (two public-domain portraits) and grant their consent."""
+    from pathlib import Path
+
+    from headforge.demo import prepare_demo_inbox
+    from headforge.paths import project_root
+
+    for p in prepare_demo_inbox(project_root() / Path(inbox)):
+        typer.echo(str(p))
+
+
 if __name__ == "__main__":
     app()

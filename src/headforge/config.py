@@ -149,7 +149,7 @@ class PathsConfig:
     registry_url: str = "sqlite:///registry/headforge.sqlite"
     """SQLAlchemy URL of the consent/lineage/audit registry; a relative sqlite path is taken
     from the project root."""
-    dvc_remote: str = "../headforge-dvc-remote"
+    dvc_remote: str = ".dvc-remote"
     """Default local DVC remote folder (relative to the project root)."""
 
 
