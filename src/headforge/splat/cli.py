@@ -47,6 +47,21 @@ def demo(
 
 
 @app.command()
+def head(
+    out: Path = typer.Option(Path("raster_head.png"), help="PNG to write."),
+    size: int = typer.Option(256, min=16, help="Pixels per view."),
+    face_stride: int = typer.Option(1, min=1, help="Bind to every k-th triangle only."),
+    backend: str = typer.Option("auto", help="auto | torch | gsplat"),
+) -> None:
+    """Gaussians bound to the head model's triangles, in three poses and two views."""
+    from headforge.splat.demo import head_picture, save_png
+
+    t0 = time.perf_counter()
+    save_png(out, head_picture(size, face_stride, backend))
+    typer.echo(f"wrote {out} ({time.perf_counter() - t0:.1f} s)")
+
+
+@app.command()
 def info(path: Path = typer.Argument(..., exists=True, dir_okay=False)) -> None:
     """Summarise a 3DGS PLY: count, SH degree, bounds, activated scale/opacity ranges."""
     from headforge.splat.ply import read_ply
