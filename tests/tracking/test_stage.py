@@ -7,18 +7,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from PIL import Image
 
-from headforge.cameras import focal_from_fov, intrinsics
 from headforge.config import HeadModelConfig, TrackConfig
 from headforge.privacy import ConsentError, Registry, Scope
 from headforge.tracking.problem import PARAM_KEYS
 from headforge.tracking.scene import SceneError
 from headforge.tracking.stage import read_subjects, run_subject, write_summary
 
-from .conftest import video_frames
+from .conftest import make_captures
 
 CFG = TrackConfig(
     steps_rigid=60,
@@ -33,36 +30,7 @@ CFG = TrackConfig(
 @pytest.fixture(scope="module")
 def captures(tmp_path_factory: pytest.TempPathFactory, realdata: Path) -> Path:
     """A project root with a 4-frame monocular subject (3 real frames + 1 blank)."""
-    root = tmp_path_factory.mktemp("proj")
-    frames = video_frames(realdata / "liveportrait_d3.mp4", every=40, limit=3)
-    frames.append(np.full_like(frames[0], 200))  # a frame without a face
-    folder = root / "data" / "captures" / "s0001" / "clip" / "video"
-    folder.mkdir(parents=True)
-    rows = []
-    for i, f in enumerate(frames):
-        small = np.asarray(Image.fromarray(f).resize((256, 256), Image.BILINEAR))
-        path = folder / f"{i:06d}.png"
-        Image.fromarray(small).save(path)
-        fx = focal_from_fov(30.0, 256)
-        rows.append(
-            {
-                "subject": "s0001",
-                "sequence": "clip",
-                "frame": f"{i:06d}",
-                "camera": "video",
-                "path": path.relative_to(root).as_posix(),
-                "mask_path": "",
-                "width": 256,
-                "height": 256,
-                "K": intrinsics(fx, fx, 128, 128).ravel().tolist(),
-                "w2c": np.eye(4).ravel().tolist(),
-                "camera_estimated": True,
-                "split": "train",
-            }
-        )
-    pd.DataFrame(rows).to_parquet(root / "data" / "captures" / "manifest.parquet")
-    (root / "params.yaml").write_text("profile: tiny\n")
-    return root
+    return make_captures(tmp_path_factory.mktemp("proj"), realdata)
 
 
 @pytest.fixture()
