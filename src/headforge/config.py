@@ -222,15 +222,36 @@ class IngestConfig:
     """Real captures into ``data/captures`` (``ingest`` stage)."""
 
     inbox: str = "inbox"
-    """Folder holding one sub-folder per subject."""
+    """Folder holding one sub-folder per subject (relative to the project root)."""
     resolution: int = 256
     """Square output resolution of normalised frames."""
     video_fps: float = 2.0
-    """Frames per second sampled from monocular videos."""
+    """Frames per second sampled from videos (0 keeps every frame)."""
     max_frames: int = 24
-    """At most this many frames per video."""
+    """At most this many frames per video / per calibrated camera and sequence, and at most
+    this many photos or transforms.json frames (spread evenly over the input)."""
     box_scale: float = 1.8
     """Crop size relative to the detected face box."""
+    box_lift: float = 0.1
+    """Crop centre raised above the face box centre by this fraction of the face box, so that
+    hair and forehead fit."""
+    min_face_score: float = 0.5
+    """Minimum MediaPipe face detection confidence."""
+    crop: typing.Literal["camera", "frame"] = "camera"
+    """camera: one crop per camera and sequence (median face box; calibrated captures always,
+    from the triangulated head), so K is constant per camera; frame: each uncalibrated frame
+    cropped around its own face box."""
+    masks: typing.Literal["auto", "selfie", "grabcut"] = "auto"
+    """Masks for views without a given one: selfie (MediaPipe selfie segmentation), grabcut
+    (OpenCV GrabCut seeded by the crop layout), auto (selfie, grabcut if MediaPipe fails)."""
+    fov_deg: float = 30.0
+    """Field of view across the crop of the pinhole estimated for uncalibrated captures."""
+    face_width_m: float = 0.15
+    """Assumed face-box width in metres, placing estimated cameras at a plausible distance."""
+    val_every: int = 4
+    """Every n-th camera (multi-view) or frame (otherwise) gets split 'val' (0: all train)."""
+    max_workers: int = 1
+    """Subjects ingested at once by the flow."""
     require_consent: bool = True
     """Refuse subjects without a valid ``capture`` consent."""
 

@@ -39,22 +39,22 @@ PART_NAMES: tuple[str, ...] = ("face", "scalp", "neck", "eyes", "mouth", "ears")
 MEDIAPIPE_DATA = "mediapipe478.json"
 
 # Hairline and neckline heights (m) against |azimuth| (degrees from the face's direction).
-_HAIR_AZ = [0.0, 40.0, 70.0, 88.0, 102.0, 116.0, 135.0, 180.0]
-_HAIR_Y = [0.080, 0.076, 0.062, 0.044, 0.044, -0.060, -0.052, -0.050]
+HAIRLINE_AZ = [0.0, 40.0, 70.0, 88.0, 102.0, 116.0, 135.0, 180.0]
+HAIRLINE_Y = [0.080, 0.076, 0.062, 0.044, 0.044, -0.060, -0.052, -0.050]
 _NECK_AZ = [0.0, 40.0, 70.0, 95.0, 116.0, 135.0, 180.0]
-_NECK_Y = [-0.104, -0.098, -0.088, -0.076, -0.060, -0.052, -0.050]
+_NECK_Y = [-0.096, -0.092, -0.085, -0.076, -0.060, -0.052, -0.050]
 
 
 def part_labels(mesh: HeadMesh) -> np.ndarray:
     """Per-vertex part index [V] into ``PART_NAMES``."""
     y = mesh.vertices[:, 1]
     deg = np.degrees(np.abs(mesh.az))
-    hair = np.interp(deg, _HAIR_AZ, _HAIR_Y)
+    hair = np.interp(deg, HAIRLINE_AZ, HAIRLINE_Y)
     neck = np.interp(deg, _NECK_AZ, _NECK_Y)
     labels = np.zeros(len(y), dtype=np.int64)
     labels[y >= hair] = PART_NAMES.index("scalp")
     labels[(y < neck) & (mesh.vparam > 0.45)] = PART_NAMES.index("neck")
-    labels[mesh.ear_mask > 0.25] = PART_NAMES.index("ears")
+    labels[mesh.ear_mask > 0.08] = PART_NAMES.index("ears")
     labels[mesh.region == REGION_MOUTH] = PART_NAMES.index("mouth")
     labels[(mesh.region == REGION_EYE_L) | (mesh.region == REGION_EYE_R)] = PART_NAMES.index("eyes")
     return labels
@@ -71,6 +71,9 @@ def ibug68_embedding(mesh: HeadMesh) -> tuple[np.ndarray, np.ndarray]:
     allowed[lip > 0] &= up
     allowed[lip < 0] &= low
     face_idx, bary, _ = ray_hits(origins, dirs, mesh.vertices, f, allowed)
+    miss = face_idx < 0  # coarse grids: an inner-lip corner may fall just outside its lip
+    if miss.any():
+        face_idx[miss], bary[miss], _ = ray_hits(origins[miss], dirs[miss], mesh.vertices, f, skin)
     if (face_idx < 0).any():
         raise RuntimeError(f"iBUG-68 points {np.nonzero(face_idx < 0)[0]} missed the head")
     return face_idx, bary

@@ -81,9 +81,9 @@ def _identity_fields(a: _Anatomy) -> list[tuple[np.ndarray, float]]:
         (a.vec(dy=-lower_face), 0.006),  # lower face length
         (a.vec(dx=x / 0.065 * bs.gauss(y, -0.055, 0.03) * a.head), 0.004),  # jaw width
         (a.vec(dx=sx * bs.gauss(y, -0.06, 0.015) * bs.gauss(np.abs(a.az), 1.35, 0.35)), 0.003),
-        (a.vec(dz=_g(a, 0.0, -0.08, 0.02, 0.015)), 0.004),  # chin protrusion
-        (a.vec(dx=x / 0.02 * _g(a, 0.0, -0.08, 0.025, 0.015)), 0.003),  # chin width
-        (a.vec(dy=-_g(a, 0.0, -0.09, 0.03, 0.02)), 0.003),  # chin height
+        (a.vec(dz=_g(a, 0.0, -0.07, 0.02, 0.015)), 0.004),  # chin protrusion
+        (a.vec(dx=x / 0.02 * _g(a, 0.0, -0.07, 0.025, 0.015)), 0.003),  # chin width
+        (a.vec(dy=-_g(a, 0.0, -0.08, 0.03, 0.02)), 0.003),  # chin height
         (_sym(a, 0.05, 0.01, 0.015, 0.013)[:, None] * a.normal, 0.003),  # cheekbones
         (_sym(a, 0.045, -0.025, 0.018, 0.018)[:, None] * a.normal, 0.0035),  # cheek fullness
         (a.vec(dz=-(x / 0.06) ** 2 * _g(a, 0.0, 0.0, 1.0, 0.05)), 0.004),  # face flatness
@@ -128,10 +128,13 @@ def identity_basis(mesh: HeadMesh, n_random: int = N_RANDOM_IDENTITY) -> np.ndar
     a = _Anatomy(mesh)
     fields = _identity_fields(a) + _random_fields(a, n_random, _IDENTITY_SEED)
     mat = np.stack([f.reshape(-1) * std / max(np.abs(f).max(), 1e-12) for f, std in fields], 1)
-    u, s, _ = np.linalg.svd(mat, full_matrices=False)
+    # PCA through the small Gram matrix: mat = U S W^T, so U S = mat W.
+    eigval, w = np.linalg.eigh(mat.T @ mat)
+    order = np.argsort(eigval)[::-1]
+    comps = mat @ w[:, order]
     # Deterministic signs: the largest-magnitude entry of each component is positive.
-    flip = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
-    comps = u * flip[None] * s[None]
+    flip = np.sign(comps[np.argmax(np.abs(comps), axis=0), np.arange(comps.shape[1])])
+    comps = comps * flip[None]
     return comps.reshape(len(mesh.vertices), 3, -1)
 
 
@@ -142,7 +145,7 @@ def _blink(a: _Anatomy, side: float) -> np.ndarray:
     below = np.clip((bs.EYE_Y - a.y) / bs.FISSURE_HALF_H, 0.0, 1.0)
     lower = below * bs.smoothstep(a.y, bs.EYE_Y - 0.016, bs.EYE_Y - 0.007)
     dy = (-0.0064 * upper + 0.0012 * lower) * gx
-    dz = 0.0118 * bs.eye_almond(a.x, a.y, side) + 0.0008 * gx * bs.gauss(a.y, bs.EYE_Y, 0.008)
+    dz = 0.0125 * bs.eye_almond(a.x, a.y, side) + 0.0012 * gx * bs.gauss(a.y, bs.EYE_Y, 0.008)
     return a.vec(dy=dy, dz=dz * a.front)
 
 
@@ -165,7 +168,7 @@ def _expression_fields(a: _Anatomy) -> dict[str, np.ndarray]:
     smile = a.vec(dx=sx * 0.004 * corners, dy=0.0065 * corners + 0.003 * cheeks,
                   dz=-0.003 * corners + 0.002 * cheeks)
     brow_raise = a.vec(dy=0.0065 * brows + 0.002 * _sym(a, 0.03, 0.07, 0.04, 0.02))
-    chin = _g(a, 0.0, -0.07, 0.02, 0.014)
+    chin = _g(a, 0.0, -0.062, 0.02, 0.014)
     f = {
         "smile": smile,
         "frown": a.vec(dx=sx * 0.001 * corners, dy=-0.0055 * corners, dz=-0.001 * corners),

@@ -32,7 +32,7 @@ class HeadMesh:
     region: np.ndarray  # [V] int8: REGION_*
     az: np.ndarray  # [V] azimuth of skin/mouth vertices (0 for eyeballs)
     vparam: np.ndarray  # [V] latitude parameter v of skin/mouth vertices
-    lower_mouth: np.ndarray  # [V] bool: below the mouth slit (lower lip side, lower cavity)
+    lower_mouth: np.ndarray  # [V] bool: front half below the mouth slit, and the lower cavity
     ear_mask: np.ndarray  # [V] 0..1
     eye_centres: np.ndarray  # [2, 3] left (+x), right (-x)
     mouth_y: float
@@ -120,7 +120,8 @@ def build_mesh(n_rings: int = 64, n_cols: int = 80) -> HeadMesh:
     feat = bs.face_features(skin_v, skin_az, mouth_y)
     skin_v = skin_v + feat.displacement
     rows = np.concatenate([[0], np.repeat(np.arange(1, n_rings + 1), n_cols)])
-    lower = rows > m + 1  # 1-based ring index of the lower lip edge is m + 2
+    # Below the slit, on the face's half of the head (1-based ring of the lower lip edge: m+2).
+    lower = (rows > m + 1) & (np.cos(skin_az) > 0.0)
 
     def sid(ring: int, col: int) -> int:  # ring 1..n_rings
         return 1 + (ring - 1) * n_cols + (col % n_cols)
@@ -227,10 +228,10 @@ def build_mesh(n_rings: int = 64, n_cols: int = 80) -> HeadMesh:
         centre = np.array([side * bs.EYE_X, bs.EYE_Y, cz])
         centres.append(centre)
         verts.append(centre + bs.EYE_RADIUS * sph_v)
-        faces += [tuple(int(i) + n_v for i in f) for f in sph_f]
+        faces += [(int(a) + n_v, int(b) + n_v, int(c) + n_v) for a, b, c in sph_f]
         uvs.append(np.stack([0.01 + k * 0.32 + 0.30 * sph_uv[:, 0],
                              0.01 + 0.16 * sph_uv[:, 1]], -1))
-        uvf += [tuple(int(i) + n_uv for i in f) for f in sph_uvf]
+        uvf += [(int(a) + n_uv, int(b) + n_uv, int(c) + n_uv) for a, b, c in sph_uvf]
         n_v += len(sph_v)
         n_uv += len(sph_uv)
         region.append(np.full(len(sph_v), REGION_EYE_L if side > 0 else REGION_EYE_R, np.int8))

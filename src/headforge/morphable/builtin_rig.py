@@ -56,7 +56,7 @@ def skinning_weights(mesh: HeadMesh) -> np.ndarray:
     below_mouth = bs.smoothstep(y, mesh.mouth_y + 0.004, mesh.mouth_y - 0.016)
     lips = bs.smoothstep(np.abs(x), 0.040, 0.022) * mesh.lower_mouth
     jaw = np.maximum(below_mouth, lips) * front
-    jaw *= bs.smoothstep(mesh.vparam, 0.70, 0.60)  # fades out down the throat
+    jaw *= bs.smoothstep(mesh.vparam, 0.78, 0.50)  # fades out down the throat
     mouth = mesh.region == REGION_MOUTH
     jaw = np.where(mouth, np.where(mesh.lower_mouth, lips, 0.0), jaw)
     w = np.zeros((len(v), N_JOINTS))
@@ -75,20 +75,26 @@ def pose_correctives(mesh: HeadMesh) -> np.ndarray:
 
     Features are ``R_j - I`` of joints 1..4 (9 each, row-major). Flexing the neck (rotation
     about +x, chin down) makes ``(R - I)[2, 1] = sin(angle)`` positive: the skin under the chin
-    bunches forward and down. Opening the jaw the same way draws the cheeks in and thins the
-    lower lip.
+    bunches forward and down. Opening the jaw the same way draws the cheeks in, thins the
+    lower lip and keeps the throat from folding. Other entries are zero.
     """
     v = mesh.vertices
     x, y, z = v[:, 0], v[:, 1], v[:, 2]
     skin = (mesh.region == 0) | (mesh.region == REGION_MOUTH)
     pd = np.zeros((len(v), 3, 36))
-    under_chin = bs.gauss(y, -0.112, 0.014) * bs.smoothstep(z, 0.0, 0.04) * bs.gauss(x, 0.0, 0.04)
+    under_chin = bs.gauss(y, -0.104, 0.014) * bs.smoothstep(z, 0.0, 0.04) * bs.gauss(x, 0.0, 0.04)
     pd[:, 1, 0 * 9 + 7] = -0.010 * under_chin * skin
     pd[:, 2, 0 * 9 + 7] = 0.016 * under_chin * skin
     cheeks = (bs.gauss(np.abs(x), 0.046, 0.012) * bs.gauss(y, mesh.mouth_y + 0.01, 0.016)
-              * bs.smoothstep(z, 0.03, 0.06)) * skin
+              * bs.smoothstep(z, 0.03, 0.06) * bs.smoothstep(y, mesh.mouth_y + 0.03,
+                                                                mesh.mouth_y + 0.012)) * skin
     pd[:, 0, 1 * 9 + 7] = -np.sign(x) * 0.012 * cheeks
     pd[:, 2, 1 * 9 + 7] = -0.006 * cheeks
+    # Opening the jaw pulls the under-chin back into the throat; push the throat skin forward.
+    throat = bs.gauss(y, -0.11, 0.016) * bs.smoothstep(z, -0.01, 0.035) * bs.gauss(x, 0.0, 0.035)
+    pd[:, 2, 1 * 9 + 7] += 0.03 * throat * skin
+    pd[:, 1, 1 * 9 + 7] -= 0.01 * throat * skin
     lower_lip = bs.lip_width(x) * bs.gauss(y, mesh.mouth_y - 0.006, 0.005) * mesh.lower_mouth
+    lower_lip *= bs.smoothstep(z, 0.03, 0.06)
     pd[:, 2, 1 * 9 + 7] -= 0.008 * lower_lip * skin
     return pd

@@ -19,13 +19,13 @@ from scipy.interpolate import PchipInterpolator
 _FRONT = np.array([  # (v, z of the face plane at x=0, y)
     (0.000, 0.000, 0.125), (0.025, 0.017, 0.1236), (0.070, 0.045, 0.116), (0.130, 0.074, 0.098),
     (0.200, 0.089, 0.070), (0.250, 0.094, 0.047), (0.285, 0.093, 0.030), (0.360, 0.095, -0.005),
-    (0.420, 0.094, -0.032), (0.480, 0.091, -0.058), (0.530, 0.088, -0.078), (0.570, 0.076, -0.096),
-    (0.610, 0.057, -0.106), (0.650, 0.046, -0.117), (0.750, 0.047, -0.150), (1.000, 0.049, -0.205),
+    (0.420, 0.094, -0.032), (0.480, 0.092, -0.052), (0.530, 0.089, -0.068), (0.570, 0.077, -0.085),
+    (0.610, 0.058, -0.096), (0.650, 0.046, -0.108), (0.750, 0.047, -0.150), (1.000, 0.049, -0.205),
 ])
 _SIDE = np.array([  # (v, half width x, y)
     (0.000, 0.000, 0.125), (0.025, 0.017, 0.1236), (0.080, 0.046, 0.113), (0.160, 0.070, 0.082),
     (0.250, 0.0775, 0.047), (0.300, 0.075, 0.022), (0.370, 0.071, -0.008), (0.450, 0.066, -0.040),
-    (0.520, 0.060, -0.066), (0.600, 0.055, -0.090), (0.750, 0.054, -0.132), (1.000, 0.056, -0.205),
+    (0.520, 0.060, -0.060), (0.600, 0.055, -0.085), (0.750, 0.054, -0.132), (1.000, 0.056, -0.205),
 ])
 _BACK = np.array([  # (v, depth -z, y)
     (0.000, 0.000, 0.125), (0.025, 0.018, 0.1236), (0.080, 0.056, 0.113), (0.160, 0.091, 0.085),
@@ -44,13 +44,15 @@ EAR_AZ = np.pi / 2 + 0.17  # ear centre azimuth (each side), radians from the +z
 EAR_Y = 0.010
 
 
-def smoothstep(x: np.ndarray, a: float, b: float) -> np.ndarray:
+def smoothstep(
+    x: np.ndarray | float, a: np.ndarray | float, b: np.ndarray | float
+) -> np.ndarray:
     """0 at ``a``, 1 at ``b`` (either order), C1 cubic in between."""
     t = np.clip((np.asarray(x, dtype=np.float64) - a) / (b - a), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
 
 
-def gauss(x: np.ndarray, c: float, s: float) -> np.ndarray:
+def gauss(x: np.ndarray | float, c: float, s: float) -> np.ndarray:
     """Unnormalised Gaussian bump ``exp(-((x - c)/s)^2)``."""
     return np.exp(-(((np.asarray(x) - c) / s) ** 2))
 
@@ -90,7 +92,7 @@ def base_surface(az: np.ndarray, v: np.ndarray) -> np.ndarray:
     wf, wb = np.maximum(c, 0.0) ** 2, np.maximum(-c, 0.0) ** 2
     y = wf * yf + wb * yb + u * u * ys
     face_band = smoothstep(v, 0.15, 0.25) * smoothstep(v, 0.62, 0.5)
-    p = np.where(c >= 0.0, 2.0 + 0.7 * face_band, 2.05)
+    p = np.where(c >= 0.0, 2.0 + 0.45 * face_band, 2.05)
     shape = (1.0 - np.minimum(np.abs(u), 1.0) ** p) ** (1.0 / p)
     z = np.where(c >= 0.0, zf, -zb) * shape
     return np.stack([xs * u, y, z], axis=-1)
@@ -156,11 +158,11 @@ def face_features(p: np.ndarray, az: np.ndarray, mouth_y: float) -> FeatureField
     fwd[:, 2] += height * np.exp(-((x / width) ** 2))
     # Lips (upper above the slit, lower below), philtrum, chin.
     lw = lip_width(x)
-    fwd[:, 2] += 0.0062 * lw * gauss(y, mouth_y + 0.0055, 0.0048)
-    fwd[:, 2] += 0.0058 * lw * gauss(y, mouth_y - 0.0068, 0.0055)
+    fwd[:, 2] += 0.0085 * lw * gauss(y, mouth_y + 0.0052, 0.0048)
+    fwd[:, 2] += 0.0075 * lw * gauss(y, mouth_y - 0.0066, 0.0055)
     fwd[:, 2] += 0.0012 * gauss(x, 0.0, 0.005) * gauss(y, mouth_y + 0.013, 0.005)
     fwd[:, 2] -= 0.0030 * gauss(x, 0.0, 0.02) * gauss(y, mouth_y - 0.019, 0.005)
-    fwd[:, 2] += 0.0045 * gauss(x, 0.0, 0.017) * gauss(y, -0.072, 0.011)
+    fwd[:, 2] += 0.0065 * gauss(x, 0.0, 0.017) * gauss(y, -0.064, 0.011)
     disp = fwd * front[:, None]
     # Ears: a plate standing out from the side of the head, flaring toward the back.
     side_az = np.abs(az)

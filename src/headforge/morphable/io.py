@@ -53,6 +53,13 @@ class FlameFileError(ValueError):
     """A FLAME model or landmark file that cannot be used, with what was expected."""
 
 
+def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
+    """Stand-in for ``_codecs.encode``, which Python 3 protocol-2 pickles use for raw bytes."""
+    if encoding.lower().replace("-", "") not in ("latin1", "iso88591"):
+        raise FlameFileError(f"refusing _codecs.encode with encoding {encoding!r}")
+    return text.encode("latin1")
+
+
 class _SafeUnpickler(pickle.Unpickler):
     def __init__(self, file: io.BufferedIOBase, source: str) -> None:
         super().__init__(file, encoding="latin1")
@@ -68,6 +75,8 @@ class _SafeUnpickler(pickle.Unpickler):
             )
         if (module, name) in _ALLOWED_GLOBALS:
             return super().find_class(module, name)
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_encode
         if module in _SPARSE_MODULES and name in _SPARSE_CLASSES:
             import scipy.sparse
 

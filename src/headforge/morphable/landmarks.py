@@ -49,36 +49,50 @@ class LandmarkEmbedding:
 
 def ray_hits(
     origins: np.ndarray,  # [L, 3]
-    dirs: np.ndarray,  # [L, 3]
+    dirs: np.ndarray,  # [L, 3] unit directions
     vertices: np.ndarray,  # [V, 3]
     faces: np.ndarray,  # [F, 3]
     allowed: np.ndarray | None = None,  # [L, F] bool or [F] bool: triangles a ray may hit
+    nearest: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Farthest intersection of each ray with the mesh (Moller-Trumbore, vectorised).
+    """Farthest (or, with ``nearest``, first) intersection of each ray with the mesh.
 
     Returns face index [L] (-1 on a miss), barycentrics [L, 3] and ray parameter t [L].
     """
     tri = vertices[faces]  # [F, 3, 3]
-    e1, e2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
-    p = np.cross(dirs[:, None], e2[None])  # [L, F, 3]
-    det = (e1[None] * p).sum(-1)
-    ok = np.abs(det) > 1e-14
-    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-    s = origins[:, None] - tri[None, :, 0]
-    u = (s * p).sum(-1) * inv
-    q = np.cross(s, e1[None])
-    v = (dirs[:, None] * q).sum(-1) * inv
-    t = (e2[None] * q).sum(-1) * inv
-    hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0)
-    if allowed is not None:
-        hit &= allowed if allowed.ndim == 2 else allowed[None]
-    t_hit = np.where(hit, t, -np.inf)
-    best = np.argmax(t_hit, axis=1)
-    rows = np.arange(len(origins))
-    found = np.isfinite(t_hit[rows, best])
-    bu, bv = u[rows, best], v[rows, best]
-    bary = np.stack([1.0 - bu - bv, bu, bv], -1)
-    return np.where(found, best, -1), bary, np.where(found, t_hit[rows, best], np.nan)
+    centre = tri.mean(1)
+    radius = np.linalg.norm(tri - centre[:, None], axis=-1).max(1) + 1e-9
+    n = len(origins)
+    face_out = np.full(n, -1, dtype=np.int64)
+    bary_out = np.zeros((n, 3))
+    t_out = np.full(n, np.nan)
+    for i in range(n):
+        w = centre - origins[i]
+        along = w @ dirs[i]
+        near = (w * w).sum(1) - along**2 <= radius**2
+        if allowed is not None:
+            near &= allowed[i] if allowed.ndim == 2 else allowed
+        cand = np.nonzero(near)[0]
+        if len(cand) == 0:
+            continue
+        t0, e1, e2 = tri[cand, 0], tri[cand, 1] - tri[cand, 0], tri[cand, 2] - tri[cand, 0]
+        p = np.cross(dirs[i], e2)
+        det = (e1 * p).sum(-1)
+        ok = np.abs(det) > 1e-14
+        inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+        s = origins[i] - t0
+        u = (s * p).sum(-1) * inv
+        q = np.cross(s, e1)
+        v = (q @ dirs[i]) * inv
+        t = (e2 * q).sum(-1) * inv
+        hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0)
+        if not hit.any():
+            continue
+        k = int(np.argmin(np.where(hit, t, np.inf)) if nearest else np.argmax(np.where(hit, t, -np.inf)))
+        face_out[i] = cand[k]
+        bary_out[i] = (1.0 - u[k] - v[k], u[k], v[k])
+        t_out[i] = t[k]
+    return face_out, bary_out, t_out
 
 
 def _eye_point(side: float, dx: float, lid: float) -> tuple[float, float]:
@@ -101,10 +115,10 @@ def ibug68_targets(mouth_y: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     origins, dirs = [], []
     lip = np.zeros(N_IBUG, dtype=np.int64)
     jaw_y = np.interp(np.linspace(0, 1, 9), [0, 0.25, 0.5, 0.75, 1.0],
-                      [-0.096, -0.090, -0.074, -0.046, 0.012])
+                      [-0.085, -0.080, -0.066, -0.042, 0.006])
     for i in range(17):
         t = (i - 8) / 8.0
-        az = np.radians(80.0) * t
+        az = np.radians(76.0) * t
         origins.append((0.0, jaw_y[abs(i - 8)], 0.0))
         dirs.append((np.sin(az), 0.0, np.cos(az)))
     front: list[tuple[float, float]] = []

@@ -41,12 +41,13 @@ def blend_shapes(coeffs: Tensor, dirs: Tensor) -> Tensor:
 
     coeffs [B, K], dirs [V, 3, K] -> [B, V, 3].
     """
-    return torch.einsum("bk,vck->bvc", coeffs, dirs)
+    n_v, _, k = dirs.shape
+    return (coeffs @ dirs.reshape(n_v * 3, k).T).reshape(coeffs.shape[0], n_v, 3)
 
 
 def vertices2joints(j_regressor: Tensor, vertices: Tensor) -> Tensor:
     """Joint locations regressed from vertices: [J, V] x [B, V, 3] -> [B, J, 3]."""
-    return torch.einsum("jv,bvc->bjc", j_regressor, vertices)
+    return torch.matmul(j_regressor, vertices)
 
 
 def skew(v: Tensor) -> Tensor:
@@ -127,10 +128,11 @@ def lbs(
     shaped = v_template[None] + blend_shapes(coeffs, shapedirs)  # [B, V, 3]
     joints = vertices2joints(j_regressor, shaped)  # [B, J, 3]
     rot_mats = rodrigues(pose.reshape(-1, 3)).reshape(b, n_j, 3, 3)
-    corrected = shaped + torch.einsum("bp,vcp->bvc", pose_features(rot_mats), posedirs)
+    corrected = shaped + blend_shapes(pose_features(rot_mats), posedirs)
     posed_joints, transforms = rigid_transform(rot_mats, joints, parents)
-    per_vertex = torch.einsum("vj,bjxy->bvxy", lbs_weights, transforms)  # [B, V, 4, 4]
-    verts = (per_vertex[..., :3, :3] @ corrected[..., None])[..., 0] + per_vertex[..., :3, 3]
+    # Blend the joints' transforms per vertex: [V, J] @ [B, J, 16] -> [B, V, 4, 4].
+    per_vertex = torch.matmul(lbs_weights, transforms.reshape(b, n_j, 16)).reshape(b, -1, 4, 4)
+    verts = (per_vertex[..., :3, :3] * corrected[:, :, None, :]).sum(-1) + per_vertex[..., :3, 3]
     return LBSResult(vertices=verts, joints=posed_joints, shaped=shaped, transforms=transforms)
 
 

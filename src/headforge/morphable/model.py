@@ -61,6 +61,23 @@ def geometric_part_labels(v: np.ndarray, weights: np.ndarray, joints: np.ndarray
 class MorphableHead(nn.Module):
     """FLAME-format linear head model (identity + expression blend shapes, 5-joint LBS)."""
 
+    _v_template: Tensor  # [V, 3]
+    shapedirs: Tensor  # [V, 3, n_shape + n_expr] (the columns in use)
+    posedirs: Tensor  # [V, 3, 36]
+    j_regressor: Tensor  # [J, V]
+    lbs_weights: Tensor  # [V, J]
+    parents: Tensor  # [J] long
+    _faces: Tensor  # [F, 3] long
+    _uvs: Tensor | None  # [T, 2]
+    _uv_faces: Tensor | None  # [F, 3] long
+    _part_labels: Tensor  # [V] long
+    lmk68_faces_idx: Tensor | None  # [68] long
+    lmk68_bary: Tensor | None  # [68, 3]
+    lmk68_valid: Tensor | None  # [68] bool: points the embedding defines
+    lmk478_faces_idx: Tensor | None  # [478] long
+    lmk478_bary: Tensor | None  # [478, 3]
+    lmk478_valid: Tensor | None  # [478] bool
+
     def __init__(
         self,
         data: dict[str, np.ndarray],
