@@ -35,5 +35,6 @@ def test_track_flow(tmp_path: Path, realdata: Path) -> None:
     assert metrics["landmark_error"]["views"] == 3
     assert (root / "results/timings/track.json").is_file()
     with Registry.from_config(root) as reg:
-        assert any(r.artifact.endswith("track_report.json")
-                   for r in reg.lineage_for_subject("s0001"))
+        assert any(
+            r.artifact.endswith("track_report.json") for r in reg.lineage_for_subject("s0001")
+        )
