@@ -79,10 +79,10 @@ def default_stages(cfg: TrackConfig, dense: bool) -> list[Stage]:
         Stage(
             "dense",
             cfg.steps_dense if dense else 0,
-            0.5 * lr,
+            0.2 * lr,  # geometry moves gently: the landmark fit is already close
             ("shape", *expr_free, "albedo"),
             (*lm_terms, *dense_terms),
-            lr_scale={"translation": 0.1, "albedo": 4.0},
+            lr_scale={"translation": 0.1, "albedo": 25.0},
             schedule="cosine",
         ),
         Stage(
