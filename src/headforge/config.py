@@ -277,7 +277,15 @@ class TrackConfig:
     detector: typing.Literal["mediapipe", "dlib", "face_alignment"] = "mediapipe"
     """Landmark detector."""
     face_alignment_weights: str = ""
-    """Folder with face-alignment's weights (needed only for detector: face_alignment)."""
+    """Folder with face-alignment's weights (needed only for detector: face_alignment):
+    ``2DFAN4-cd938726ad.zip`` (or ``2DFAN4-11f355bf06.pth.tar``) and ``s3fd-619a316812.pth``."""
+    min_detection_confidence: float = 0.5
+    """MediaPipe face-mesh detection threshold."""
+    dlib_upsample: int = 1
+    """Times dlib's HOG detector upsamples the image (1 finds faces down to ~40 px)."""
+    landmark_cache: str = "results/cache/track_landmarks"
+    """Folder of cached per-frame landmarks (relative to the project root; outside the stage's
+    DVC output so reruns reuse it; entries get lineage records, so deletion finds them)."""
     runner: typing.Literal["local", "dask"] = "local"
     """local: a process pool; dask: Prefect's DaskTaskRunner."""
     max_workers: int = 2
@@ -290,6 +298,27 @@ class TrackConfig:
     """Steps of photometric/silhouette refinement."""
     steps_joint: int = 0
     """Steps of joint camera + expression refinement (0 = off)."""
+    lr: float = 0.01
+    """Base Adam learning rate of the fitting stages (each stage scales it)."""
+    weights: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Energy weights overriding ``headforge.tracking.fit.DEFAULT_WEIGHTS`` (term -> weight)."""
+    max_error_px: float = 6.0
+    """Frames whose mean landmark error exceeds this (pixels of a 256-pixel image) are
+    flagged ``poor_fit``."""
+    dense_resolution: int = 96
+    """Pixels across at which the dense (photometric/silhouette) term renders."""
+    dense_views_per_step: int = 2
+    """Views rendered per dense step (a random subset; bounds the cost per step)."""
+    dense_parts: list[str] = dataclasses.field(
+        default_factory=lambda: ["face", "eyes", "mouth", "ears"]
+    )
+    """Head-model parts carrying Gaussians in the dense term (no scalp: real heads have hair)."""
+    overlays: int = 6
+    """QA overlay pictures per subject."""
+    overlay_background: typing.Literal["image", "neutral"] = "image"
+    """Draw overlays over the frame or over neutral grey (for pictures that may be shared)."""
+    require_consent: bool = True
+    """Refuse subjects without a valid ``capture`` consent in the registry."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,230 @@
+"""Declarative staged optimisation: one generic loop, used by tracking and inversion.
+
+A :class:`Stage` says how many steps to take, at which learning rate, which named parameter
+groups are free and which energy terms are minimised. An energy is a function of the stage
+returning unweighted terms ``dict[str, Tensor]`` (scalars); the loop weights them with one
+``weights`` mapping (the config), sums, and steps Adam on the free groups only.
+
+Non-finite values never leak out: when the total loss or a gradient becomes NaN/inf, the free
+parameters are restored to their last finite values, the stage stops, and its
+:class:`StageReport` says where and which terms broke.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+ParamGroups = Mapping[str, Tensor | Sequence[Tensor]]
+EnergyFn = Callable[["Stage"], dict[str, Tensor]]
+Status = Literal["ok", "skipped", "non_finite"]
+
+
+class OptimConfigError(ValueError):
+    """A stage names a parameter group or energy term that does not exist."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One optimisation stage."""
+
+    name: str
+    """Shown in logs and reports."""
+    steps: int
+    """Adam steps (0 skips the stage)."""
+    lr: float
+    """Base learning rate."""
+    free: tuple[str, ...]
+    """Parameter groups optimised in this stage; all others stay fixed."""
+    terms: tuple[str, ...]
+    """Energy terms summed (each multiplied by its weight) in this stage."""
+    lr_scale: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    """Per-group learning-rate multipliers (default 1)."""
+    schedule: Literal["constant", "cosine"] = "constant"
+    """Learning-rate schedule over the stage's steps."""
+
+
+@dataclasses.dataclass
+class StageReport:
+    """What one stage did."""
+
+    name: str
+    """The stage's name."""
+    status: Status
+    """ok, skipped (0 steps) or non_finite (stopped early, parameters restored)."""
+    steps_run: int
+    """Steps actually taken."""
+    initial: dict[str, float]
+    """Unweighted terms before the first step."""
+    final: dict[str, float]
+    """Unweighted terms after the last step."""
+    seconds: float
+    """Wall time."""
+    message: str = ""
+    """Why the stage stopped early (empty when ok)."""
+
+    @property
+    def final_total(self) -> float:
+        return float(sum(self.final.values()))
+
+
+@dataclasses.dataclass
+class OptimResult:
+    """Reports of every stage, in order."""
+
+    stages: list[StageReport]
+    """One report per stage."""
+
+    @property
+    def ok(self) -> bool:
+        """True when no stage stopped on a non-finite value."""
+        return all(s.status != "non_finite" for s in self.stages)
+
+    def summary(self) -> dict[str, object]:
+        """JSON-ready summary."""
+        return {"ok": self.ok, "stages": [dataclasses.asdict(s) for s in self.stages]}
+
+
+def _as_list(v: Tensor | Sequence[Tensor]) -> list[Tensor]:
+    return [v] if isinstance(v, Tensor) else list(v)
+
+
+def _weighted_total(terms: dict[str, Tensor], stage: Stage, weights: Mapping[str, float]) -> Tensor:
+    total: Tensor | None = None
+    for t in stage.terms:
+        w = float(weights[t])
+        if w == 0.0:
+            continue
+        v = w * terms[t]
+        total = v if total is None else total + v
+    if total is None:
+        raise OptimConfigError(f"stage {stage.name!r}: every term has weight 0")
+    return total
+
+
+def _check(groups: ParamGroups, stage: Stage, weights: Mapping[str, float]) -> None:
+    unknown = [g for g in stage.free if g not in groups]
+    if unknown:
+        raise OptimConfigError(
+            f"stage {stage.name!r} frees unknown group(s) {unknown}; known: {sorted(groups)}"
+        )
+    no_weight = [t for t in stage.terms if t not in weights]
+    if no_weight:
+        raise OptimConfigError(
+            f"stage {stage.name!r} uses term(s) {no_weight} without a weight; "
+            f"add them to the weights config (known: {sorted(weights)})"
+        )
+    if stage.steps < 0 or not (stage.lr > 0):
+        raise OptimConfigError(f"stage {stage.name!r}: steps must be >= 0 and lr > 0")
+
+
+def _values(terms: dict[str, Tensor], names: Sequence[str]) -> dict[str, float]:
+    return {k: float(terms[k].detach()) for k in names}
+
+
+def run_stage(
+    groups: ParamGroups,
+    stage: Stage,
+    energy: EnergyFn,
+    weights: Mapping[str, float],
+    callback: Callable[[Stage, int, dict[str, Tensor]], None] | None = None,
+) -> StageReport:
+    """Run one stage in place on the tensors of ``groups`` and report what happened."""
+    _check(groups, stage, weights)
+    t0 = time.perf_counter()
+    all_params = {id(p): p for g in groups.values() for p in _as_list(g)}
+    if stage.steps == 0:
+        return StageReport(stage.name, "skipped", 0, {}, {}, 0.0)
+    free = {name: _as_list(groups[name]) for name in stage.free}
+    free_params = [p for ps in free.values() for p in ps]
+    for p in all_params.values():
+        p.requires_grad_(False)
+    for p in free_params:
+        p.requires_grad_(True)
+    opt = torch.optim.Adam(
+        [
+            {"params": ps, "lr": stage.lr * float(stage.lr_scale.get(n, 1.0))}
+            for n, ps in free.items()
+        ]
+    )
+    base_lrs = [g["lr"] for g in opt.param_groups]
+    snapshot = [p.detach().clone() for p in free_params]
+    status: Status = "ok"
+    message = ""
+    initial: dict[str, float] = {}
+    steps_run = 0
+    try:
+        for step in range(stage.steps):
+            if stage.schedule == "cosine":
+                f = 0.5 * (1.0 + math.cos(math.pi * step / stage.steps))
+                for g, lr0 in zip(opt.param_groups, base_lrs, strict=True):
+                    g["lr"] = lr0 * (0.05 + 0.95 * f)
+            opt.zero_grad(set_to_none=True)
+            terms = energy(stage)
+            total = _weighted_total(terms, stage, weights)
+            if step == 0:
+                initial = _values(terms, stage.terms)
+            if not torch.isfinite(total):
+                bad = [t for t in stage.terms if not torch.isfinite(terms[t]).all()]
+                status, message = "non_finite", f"step {step}: non-finite energy in {bad}"
+                break
+            total.backward()
+            bad_groups = [
+                n
+                for n, ps in free.items()
+                if any(p.grad is not None and not torch.isfinite(p.grad).all() for p in ps)
+            ]
+            if bad_groups:
+                status, message = "non_finite", f"step {step}: non-finite gradient of {bad_groups}"
+                break
+            for s, p in zip(snapshot, free_params, strict=True):
+                s.copy_(p.detach())
+            opt.step()
+            steps_run = step + 1
+            if callback is not None:
+                callback(stage, step, terms)
+            if not all(torch.isfinite(p).all() for p in free_params):
+                status, message = "non_finite", f"step {step}: parameters became non-finite"
+                break
+        if status == "non_finite":
+            with torch.no_grad():
+                for s, p in zip(snapshot, free_params, strict=True):
+                    p.copy_(s)
+    finally:
+        for p in free_params:
+            p.requires_grad_(False)
+            p.grad = None
+    with torch.no_grad():
+        final_terms = energy(stage)
+    final = {k: v for k, v in _values(final_terms, stage.terms).items()}
+    return StageReport(
+        stage.name, status, steps_run, initial, final, time.perf_counter() - t0, message
+    )
+
+
+def run_stages(
+    groups: ParamGroups,
+    stages: Sequence[Stage],
+    energy: EnergyFn,
+    weights: Mapping[str, float],
+    callback: Callable[[Stage, int, dict[str, Tensor]], None] | None = None,
+    stop_on_non_finite: bool = True,
+) -> OptimResult:
+    """Run ``stages`` in order; by default later stages are skipped after a non-finite stop."""
+    for s in stages:
+        _check(groups, s, weights)
+    reports: list[StageReport] = []
+    for s in stages:
+        if stop_on_non_finite and reports and reports[-1].status == "non_finite":
+            reports.append(
+                StageReport(s.name, "skipped", 0, {}, {}, 0.0, "skipped after a non-finite stop")
+            )
+            continue
+        reports.append(run_stage(groups, s, energy, weights, callback))
+    return OptimResult(reports)

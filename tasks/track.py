@@ -1,0 +1,55 @@
+"""Prefect tasks of the ``track`` stage: thin wrappers over :mod:`headforge.tracking.stage`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+
+from headforge.config import HeadModelConfig, TrackConfig, load_section, read_params
+from headforge.privacy import Registry
+from headforge.tracking.scene import View
+from headforge.tracking.stage import SubjectOutcome, read_subjects, run_subject, write_summary
+
+
+def retry_on_io(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only on I/O errors (never on a missing consent or an untrackable subject)."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="load-track-config")
+def load_config(root: Path) -> tuple[TrackConfig, HeadModelConfig]:
+    """The ``track`` and ``head_model`` sections of ``root``'s params.yaml."""
+    params = read_params(root / "params.yaml")
+    return (
+        load_section(TrackConfig, "track", params=params),
+        load_section(HeadModelConfig, "head_model", params=params),
+    )
+
+
+@task(name="read-captures", retries=2, retry_delay_seconds=2, retry_condition_fn=retry_on_io)
+def read_captures(root: Path) -> dict[str, list[View]]:
+    """subject -> views from ``data/captures/manifest.parquet``."""
+    return read_subjects(root / "data" / "captures" / "manifest.parquet", root)
+
+
+@task(name="track-subject", retries=1, retry_delay_seconds=2, retry_condition_fn=retry_on_io)
+def track_one(
+    subject: str, views: list[View], cfg: TrackConfig, head_cfg: HeadModelConfig, root: Path
+) -> SubjectOutcome:
+    """Consent-checked tracking of one subject, with lineage records."""
+    with Registry.from_config(root) as reg:
+        return run_subject(subject, views, cfg, head_cfg, root, reg)
+
+
+@task(name="write-track-summary")
+def summarise(outcomes: list[SubjectOutcome], failed: dict[str, str], root: Path) -> Path:
+    """``results/metrics/track.json``."""
+    return write_summary(root / "results" / "metrics" / "track.json", outcomes, failed)
