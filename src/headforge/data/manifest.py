@@ -17,27 +17,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from headforge.io_utils import atomic_path, sha256_file
+from headforge.manifest import MANIFEST_NAME, SORT_KEYS, manifest_schema
 from headforge.paths import data_dir
 
-MANIFEST_NAME = "manifest.parquet"
-SORT_KEYS = ["subject", "sequence", "camera", "frame"]
-
-SCHEMA = pa.schema(
+SCHEMA = manifest_schema(
     [
-        ("subject", pa.string()),
-        ("sequence", pa.string()),
-        ("frame", pa.string()),
-        ("camera", pa.string()),
-        ("path", pa.string()),
-        ("mask_path", pa.string()),
-        ("sha256", pa.string()),
-        ("mask_sha256", pa.string()),
-        ("width", pa.int32()),
-        ("height", pa.int32()),
-        ("K", pa.list_(pa.float64(), 9)),
-        ("w2c", pa.list_(pa.float64(), 16)),
         ("camera_estimated", pa.bool_()),
-        ("split", pa.string()),
         ("source_format", pa.string()),
         ("source", pa.string()),
         ("crop", pa.list_(pa.float64(), 3)),

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from headforge.config import HeadModelConfig, SynthConfig
+from headforge.manifest import MANIFEST_NAME
 from headforge.synthesis.jobs import write_job
-from headforge.synthesis.manifest import MANIFEST_NAME, write_manifest
+from headforge.synthesis.manifest import write_manifest
 from headforge.synthesis.plan import PlanContext, plan_shard, split_of
 from headforge.synthesis.runner import ShardResult, run_shard
 from headforge.synthesis.validate import Expected, ValidationError, validate_identity

@@ -18,26 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from headforge.io_utils import atomic_path, sha256_file
+from headforge.manifest import SORT_KEYS, manifest_schema
 
-MANIFEST_NAME = "manifest.parquet"
-SORT_KEYS = ["subject", "sequence", "camera", "frame"]
-
-SCHEMA = pa.schema([
-    ("subject", pa.string()),
-    ("sequence", pa.string()),
-    ("frame", pa.string()),
-    ("camera", pa.string()),
-    ("path", pa.string()),
-    ("mask_path", pa.string()),
+SCHEMA = manifest_schema([
     ("seg_path", pa.string()),
-    ("sha256", pa.string()),
-    ("mask_sha256", pa.string()),
     ("seg_sha256", pa.string()),
-    ("width", pa.int32()),
-    ("height", pa.int32()),
-    ("K", pa.list_(pa.float64(), 9)),
-    ("w2c", pa.list_(pa.float64(), 16)),
-    ("split", pa.string()),
     ("model_id", pa.string()),
     ("params_path", pa.string()),
 ])
