@@ -326,25 +326,61 @@ class TrainPriorConfig:
     """UV-space Gaussian head prior (``train_prior`` stage)."""
 
     seed: int = 0
-    """Random seed."""
+    """Random seed (initialisation and batch order; saved in checkpoints for exact resume)."""
     device: str = "auto"
-    """auto | cpu | cuda."""
+    """auto | cpu | cuda | cuda:N. auto takes CUDA when torch sees it."""
     steps: int = 300
-    """Optimisation steps."""
+    """Optimisation steps of the base prior."""
     batch: int = 4
-    """Images per step."""
+    """Images per step (per process under torchrun)."""
+    resolution: int = 64
+    """Square training render resolution; images are resized and K rescaled to it."""
     latent_dim: int = 32
     """Identity latent size."""
     uv_res: int = 32
-    """Resolution of the decoded UV Gaussian maps."""
+    """Resolution of the decoded UV Gaussian maps (power of two >= 8)."""
+    channels: int = 32
+    """Channels of the decoder's finest level (coarser levels use up to 4x)."""
+    sh_degree: int = 0
+    """Spherical-harmonics degree of the colour maps (0 = view-independent RGB)."""
+    expr_global: bool = False
+    """Also feed the expression coefficients to the decoder's global MLP path (by default the
+    expression enters only as offsets rasterised into UV, which generalises better when the
+    training set holds few expressions)."""
     face_density: float = 1.0
-    """Gaussians per UV texel in the face region."""
+    """Gaussians per UV texel everywhere but the scalp."""
     hair_density: float = 2.0
-    """Gaussians per UV texel in the scalp/hair region."""
+    """Gaussians per UV texel on the scalp (hair)."""
+    max_offset: float = 0.02
+    """Largest Gaussian offset from the posed surface, metres."""
     lr: float = 2e-3
-    """Adam learning rate."""
+    """Adam learning rate of the decoder."""
+    lr_latent: float = 1e-2
+    """Adam learning rate of the identity latents."""
+    lr_final_ratio: float = 0.1
+    """Learning rates decay exponentially to lr * lr_final_ratio at the last step."""
+    w_l1: float = 1.0
+    """Weight of the image L1 term."""
+    w_ssim: float = 0.2
+    """Weight of the (1 - SSIM) term."""
+    w_mask: float = 0.5
+    """Weight of the L1 between rendered alpha and the foreground mask."""
+    w_offset: float = 0.01
+    """Weight of the squared-offset regulariser (offsets in units of max_offset)."""
+    w_scale: float = 0.1
+    """Weight of the penalty on Gaussians larger than e x their sample spacing."""
+    w_latent: float = 1e-3
+    """Weight of the auto-decoder's squared latent norm."""
+    w_lpips: float = 0.1
+    """Weight of LPIPS; used only when lpips_weights names a local file."""
+    lpips_weights: str = ""
+    """TorchScript LPIPS file (none ships with the project: empty = the LPIPS term is skipped)."""
     checkpoint_every: int = 100
-    """Write a resumable checkpoint every N steps."""
+    """Write a resumable checkpoint every N steps (atomic; a killed run resumes from it)."""
+    adapt_steps: int = 0
+    """Steps of the optional adaptation on consented real subjects (0 = no adaptation)."""
+    adapt_lr: float = 3e-4
+    """Decoder learning rate of the adaptation."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -354,17 +390,54 @@ class InvertConfig:
     shots: int = 3
     """Input images per subject."""
     steps_latent: int = 60
-    """Stage 1 steps (latent + camera/expression corrections, network frozen)."""
+    """Stage 1 step budget (latent + camera/expression corrections, network frozen)."""
     steps_decoder: int = 60
-    """Stage 2 steps (decoder fine-tuning)."""
+    """Stage 2 step budget (decoder fine-tuning with view regularisation)."""
+    steps_per_frame: int = 10
+    """Budgets grow to steps_per_frame x input frames when that is larger (SynShot: 10)."""
     lr_latent: float = 1e-2
-    """Stage 1 learning rate."""
+    """Stage 1 learning rate of the latent."""
+    lr_camera: float = 1e-3
+    """Stage 1 learning rate of the per-view camera corrections (axis-angle, metres)."""
+    lr_expr: float = 1e-2
+    """Stage 1 learning rate of the per-frame expression corrections."""
     lr_decoder: float = 3e-4
-    """Stage 2 learning rate."""
+    """Stage 2 learning rate of the decoder."""
     view_reg: float = 0.1
     """Weight of the view-regularisation term in stage 2."""
+    reference_views: int = 8
+    """Views around the head rendered from the pre-tuning avatar for view regularisation."""
+    reference_expressions: int = 2
+    """Probe expressions rendered from the pre-tuning avatar (first input camera) and kept by
+    the same regularisation term, so tuning on one expression does not forget the others."""
+    w_correction: float = 1.0
+    """Weight of the squared camera/expression corrections (keeps them small)."""
+    w_ssim: float = 0.2
+    """Weight of the (1 - SSIM) image term (the L1 term has weight 1)."""
+    w_mask: float = 0.5
+    """Weight of the alpha-vs-mask term."""
+    w_offset: float = 0.01
+    """Weight of the squared-offset regulariser."""
+    w_scale: float = 0.1
+    """Weight of the oversized-Gaussian penalty."""
+    early_warmup: int = 20
+    """Steps before early stopping is considered."""
+    early_patience: int = 15
+    """Steps without EMA improvement before a stage stops."""
     resolution: int = 128
-    """Render resolution during inversion."""
+    """Render resolution during inversion (capped at the input images' size)."""
+    baseline_lr: float = 1e-2
+    """Adam learning rate of the no-prior baseline's free Gaussian parameters."""
+    turntable_frames: int = 24
+    """Frames of the turntable GIF."""
+    input_max_angle: float = 60.0
+    """Synthetic inputs are chosen among cameras within this angle (degrees) of the face's
+    forward direction (few-shot photos are taken from the front); the rest are novel views."""
+    synthetic_subjects: bool = True
+    """Also invert the held-out synthetic identities (``shots`` views of one expression)."""
+    test_frames: int = 4
+    """Last frames of a real clip never used as inputs (evaluate scores them); inputs are
+    picked from the rest by farthest-point sampling in expression space."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -372,7 +445,10 @@ class EvaluateConfig:
     """Metrics on held-out identities (``evaluate`` stage)."""
 
     held_out: int = 2
-    """Synthetic identities never seen by the prior."""
+    """Synthetic identities never seen by the prior (train_prior leaves them out; invert and
+    evaluate use them). Ignored when the synth manifest marks subjects with split == test."""
+    grid_views: int = 4
+    """Novel views per subject shown in the image grids."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,6 +5,10 @@ groups are free and which energy terms are minimised. An energy is a function of
 returning unweighted terms ``dict[str, Tensor]`` (scalars); the loop weights them with one
 ``weights`` mapping (the config), sums, and steps Adam on the free groups only.
 
+Optional per stage: EMA early stopping (:class:`EarlyStop`, after a warm-up) and a wall-time
+budget, both used by pivotal tuning and the no-prior baseline; every report keeps the weighted
+total of each step (``history``).
+
 Non-finite values never leak out: when the total loss or a gradient becomes NaN/inf, the free
 parameters are restored to their last finite values, the stage stops, and its
 :class:`StageReport` says where and which terms broke.
@@ -31,6 +35,20 @@ class OptimConfigError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
+class EarlyStop:
+    """Stop a stage once an exponential moving average of its total stops improving."""
+
+    warmup: int = 20
+    """Steps run before the criterion is looked at."""
+    beta: float = 0.9
+    """EMA smoothing: ema = beta * ema + (1 - beta) * total."""
+    patience: int = 20
+    """Steps without an EMA improvement of at least ``rel_tol`` before stopping."""
+    rel_tol: float = 1e-3
+    """Relative improvement of the EMA that counts as progress."""
+
+
+@dataclasses.dataclass(frozen=True)
 class Stage:
     """One optimisation stage."""
 
@@ -48,6 +66,10 @@ class Stage:
     """Per-group learning-rate multipliers (default 1)."""
     schedule: Literal["constant", "cosine"] = "constant"
     """Learning-rate schedule over the stage's steps."""
+    early_stop: EarlyStop | None = None
+    """Optional EMA early stopping (the stage then ends with status ok and a message)."""
+    time_budget: float | None = None
+    """Optional wall-clock limit in seconds, checked after every step."""
 
 
 @dataclasses.dataclass
@@ -67,7 +89,11 @@ class StageReport:
     seconds: float
     """Wall time."""
     message: str = ""
-    """Why the stage stopped early (empty when ok)."""
+    """Why the stage stopped early (empty when it ran all its steps)."""
+    history: list[float] = dataclasses.field(default_factory=list)
+    """Weighted total of every step taken."""
+    stopped_early: bool = False
+    """True when early stopping or the time budget ended the stage."""
 
     @property
     def final_total(self) -> float:
@@ -159,6 +185,11 @@ def run_stage(
     message = ""
     initial: dict[str, float] = {}
     steps_run = 0
+    history: list[float] = []
+    ema: float | None = None
+    best = math.inf
+    since_best = 0
+    stopped = False
     try:
         for step in range(stage.steps):
             if stage.schedule == "cosine":
@@ -187,10 +218,25 @@ def run_stage(
                 s.copy_(p.detach())
             opt.step()
             steps_run = step + 1
+            history.append(float(total.detach()))
             if callback is not None:
                 callback(stage, step, terms)
             if not all(torch.isfinite(p).all() for p in free_params):
                 status, message = "non_finite", f"step {step}: parameters became non-finite"
+                break
+            es = stage.early_stop
+            if es is not None:
+                ema = history[-1] if ema is None else es.beta * ema + (1 - es.beta) * history[-1]
+                if step >= es.warmup:
+                    if ema < best * (1.0 - es.rel_tol):
+                        best, since_best = ema, 0
+                    else:
+                        since_best += 1
+                if since_best >= es.patience:
+                    stopped, message = True, f"early stop at step {steps_run}: EMA plateau"
+                    break
+            if stage.time_budget is not None and time.perf_counter() - t0 >= stage.time_budget:
+                stopped, message = True, f"time budget of {stage.time_budget:.1f} s reached"
                 break
         if status == "non_finite":
             with torch.no_grad():
@@ -204,7 +250,8 @@ def run_stage(
         final_terms = energy(stage)
     final = {k: v for k, v in _values(final_terms, stage.terms).items()}
     return StageReport(
-        stage.name, status, steps_run, initial, final, time.perf_counter() - t0, message
+        stage.name, status, steps_run, initial, final, time.perf_counter() - t0, message,
+        history, stopped,
     )
 
 

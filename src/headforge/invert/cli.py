@@ -1,0 +1,87 @@
+"""``headforge invert``: few-shot avatars from the prior, and driving them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="Few-shot inversion of the prior (invert stage).", no_args_is_help=True)
+
+
+@app.command("run")
+def run_cmd(
+    subject: str = typer.Argument(..., help="Subject id in the manifest."),
+    real: bool = typer.Option(False, help="A real monocular clip (params from results/track) "
+                              "instead of a synthetic identity."),
+    manifest: Path = typer.Option(None, help="Manifest (default data/synth or data/captures)."),
+    prior: Path = typer.Option(None, help="Prior checkpoint (default the base prior)."),
+    out: Path = typer.Option(None, help="Bundle folder (default results/invert/<subject>)."),
+    baseline: bool = typer.Option(True, help="Also fit the no-prior baseline."),
+) -> None:
+    """Invert the prior to a few images of one subject and write its avatar bundle."""
+    from headforge.config import HeadModelConfig, InvertConfig, TrainPriorConfig, load_section
+    from headforge.invert.stage import (
+        invert_subject,
+        load_prior,
+        real_subject_inputs,
+        synthetic_subject_inputs,
+    )
+    from headforge.paths import data_dir, results_dir
+    from headforge.prior.data import read_manifest
+    from headforge.prior.stage import base_dir
+
+    cfg = load_section(InvertConfig, "invert")
+    device = load_section(TrainPriorConfig, "train_prior").device
+    ckpt = prior or base_dir() / "prior.pt"
+    model = load_prior(ckpt, load_section(HeadModelConfig, "head_model"), device)
+    if real:
+        man = manifest or data_dir("captures") / "manifest.parquet"
+        chosen = real_subject_inputs(read_manifest(man), subject, cfg, results_dir("track"))
+    else:
+        man = manifest or data_dir("synth") / "manifest.parquet"
+        chosen = synthetic_subject_inputs(read_manifest(man), subject, cfg, man.parent)
+    path = invert_subject(model, chosen, cfg, out or results_dir("invert") / subject, subject,
+                          ckpt, baseline=baseline)
+    typer.echo(json.dumps(json.loads((path / "card.json").read_text()), indent=2))
+
+
+@app.command("drive")
+def drive_cmd(
+    avatar: Path = typer.Argument(..., help="Avatar bundle folder (results/invert/<subject>)."),
+    params: Path = typer.Option(..., help="Folder of tracked per-frame .npz parameters."),
+    out: Path = typer.Option(None, help="Output GIF (default <avatar>/drive_<folder>.gif)."),
+    prior: Path = typer.Option(None, help="Prior checkpoint (default: the one in card.json)."),
+    fps: float = typer.Option(12.0, help="GIF frame rate."),
+) -> None:
+    """Render the avatar driven by another tracked sequence (cross-reenactment)."""
+    import torch
+
+    from headforge.config import HeadModelConfig, TrainPriorConfig, load_section
+    from headforge.invert.bundle import drive, load_bundle, load_sequence, save_gif
+    from headforge.invert.stage import load_prior
+    from headforge.invert.views import camera_centres, orbit_w2c
+
+    card = json.loads((avatar / "card.json").read_text()) if (avatar / "card.json").is_file() \
+        else None
+    if card is None:
+        raise typer.BadParameter(f"{avatar} has no card.json: not an avatar bundle", param_hint="AVATAR")
+    from headforge.paths import project_root
+
+    ckpt = prior or Path(card["prior_checkpoint"]["path"])
+    ckpt = ckpt if ckpt.is_absolute() else project_root() / ckpt
+    device = load_section(TrainPriorConfig, "train_prior").device
+    model = load_prior(ckpt, load_section(HeadModelConfig, "head_model"), device)
+    bundle = load_bundle(avatar, model)
+    names, seq = load_sequence(params)
+    dev = bundle.avatar.shape.device
+    K = torch.from_numpy(bundle.inputs["K"][:1]).float().to(dev)
+    w2c_in = torch.from_numpy(bundle.inputs["w2c"]).float()
+    radius = float(camera_centres(w2c_in).norm(dim=-1).mean())
+    w2c = torch.from_numpy(orbit_w2c(torch.zeros(3).numpy(), radius, 1, 5.0)).float().to(dev)
+    h, w = card["resolution"]
+    frames = drive(bundle.avatar, seq, K, w2c, (h, w))
+    target = out or avatar / f"drive_{params.name}.gif"
+    save_gif(frames, target, fps)
+    typer.echo(f"{len(frames)} frames ({names[0]} .. {names[-1]}) -> {target}")

@@ -1,0 +1,35 @@
+"""``headforge prior``: train the UV-space Gaussian head prior (the ``train_prior`` stage)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="UV-space Gaussian head prior (train_prior stage).", no_args_is_help=True)
+
+
+@app.command("train")
+def train_cmd(
+    steps: int = typer.Option(None, help="Override train_prior.steps."),
+    manifest: Path = typer.Option(None, help="Synthetic manifest (default data/synth)."),
+    adapt: list[str] = typer.Option(
+        [], help="Also adapt to these consented real subjects (needs train_prior.adapt_steps)."),
+) -> None:
+    """Train (or resume) the base prior on synthetic identities; optionally adapt it."""
+    from headforge.config import EvaluateConfig, HeadModelConfig, TrainPriorConfig, load_section
+    from headforge.prior.stage import train_adapted, train_base
+
+    overrides = {"steps": steps} if steps is not None else None
+    cfg = load_section(TrainPriorConfig, "train_prior", overrides=overrides)
+    head_cfg = load_section(HeadModelConfig, "head_model")
+    held_out = load_section(EvaluateConfig, "evaluate").held_out
+    res = train_base(cfg, head_cfg, held_out, manifest=manifest)
+    typer.echo(json.dumps({"checkpoint": str(res.checkpoint), "steps": res.steps,
+                           "resumed_from": res.resumed_from,
+                           "final_loss": res.history[-1]["loss"]}))
+    if adapt:
+        ad = train_adapted(cfg, head_cfg, adapt)
+        typer.echo("adaptation skipped (adapt_steps is 0 or no tracked frames)" if ad is None
+                   else json.dumps({"adapted": str(ad.checkpoint), "steps": ad.steps}))

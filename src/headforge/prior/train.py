@@ -1,0 +1,307 @@
+"""Training loop of the prior: auto-decoder over identities, resumable, optionally DDP.
+
+``train(cfg, views, out_dir, ...)`` fits a :class:`HeadPrior` to multi-view images of several
+identities. Every ``checkpoint_every`` steps it writes ``checkpoints/last.pt`` atomically with
+the model, optimiser, step, loss history and the batch sampler's RNG state, so a killed run
+restarted with the same arguments continues exactly where the last checkpoint left off. The
+final model goes to ``prior.pt`` (no optimiser state) with ``train_metrics.json`` beside it.
+
+Two levels: the *base* prior trains on synthetic identities; an *adaptation* starts from a base
+checkpoint (``base_checkpoint=``), gets fresh latents for its own (real, consented) subjects at
+the base mean, and is written to its own folder, so forgetting a real subject only retrains the
+adaptation.
+
+Progress goes to :class:`TrainCallback` objects (the Prefect task plugs dvclive in there; the
+library imports no logger). Under ``torchrun`` (WORLD_SIZE > 1) the step runs under
+DistributedDataParallel and only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from headforge.config import TrainPriorConfig
+from headforge.io_utils import atomic_path, sha256_bytes, sha256_file, write_text_atomic
+from headforge.morphable import MorphableHead
+from headforge.prior.data import ViewSet
+from headforge.prior.losses import LPIPS, gaussian_regularisers, photometric_terms, psnr
+from headforge.prior.model import HeadPrior, PriorSpec
+from headforge.prior.network import DecoderSpec
+from headforge.prior.render import render_head
+
+CHECKPOINT_FORMAT = 1
+
+
+class TrainCallback:
+    """Receives progress; override what you need."""
+
+    def on_step(self, step: int, metrics: dict[str, float]) -> None:
+        """After optimiser step ``step`` (1-based count of steps done)."""
+
+    def on_checkpoint(self, step: int, path: Path) -> None:
+        """After a checkpoint at ``step`` was written to ``path``."""
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    checkpoint: Path
+    """The final ``prior.pt``."""
+    steps: int
+    """Total steps done (including those before a resume)."""
+    resumed_from: int | None
+    """Step of the checkpoint this run resumed from, if any."""
+    history: list[dict[str, float]] = field(repr=False)
+    """Per step: loss terms, ``loss``, ``psnr``, ``step``."""
+    seconds: float
+    """Wall time of this process's run."""
+    n_gaussians: int
+    """Gaussians per head."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available (the local rank's GPU under torchrun), else CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        return torch.device("cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"train_prior.device is {name!r} but torch sees no CUDA device: "
+                           "set device: auto or cpu")
+    return dev
+
+
+def build_prior(cfg: TrainPriorConfig, subjects: Sequence[str], head: MorphableHead,
+                part_names: Sequence[str], head_model: dict[str, Any] | None = None) -> HeadPrior:
+    """A fresh prior sized by ``cfg`` with one latent per subject."""
+    expr_dim = int(head.n_expr) + 3 + 6 if cfg.expr_global else 0  # expr, jaw, two eyes
+    spec = PriorSpec(
+        decoder=DecoderSpec(latent_dim=cfg.latent_dim, expr_dim=expr_dim, uv_res=cfg.uv_res,
+                            channels=cfg.channels, sh_degree=cfg.sh_degree),
+        subjects=tuple(subjects), face_density=cfg.face_density,
+        hair_density=cfg.hair_density, max_offset=cfg.max_offset,
+        head_model=dict(head_model or {}),
+    )
+    return HeadPrior(spec, head, tuple(part_names))
+
+
+def save_checkpoint(path: Path, prior: HeadPrior, step: int, extra: dict[str, Any]) -> Path:
+    """Atomically write a checkpoint (model spec + weights + ``extra``)."""
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "spec": prior.spec.to_dict(),
+        "decoder": prior.decoder.state_dict(),
+        "latents": prior.latents.detach().cpu(),
+        "step": step,
+        **extra,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+    return path
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (tensors on CPU)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"prior checkpoint not found at {path}: run train_prior first")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a headforge prior checkpoint (format "
+                         f"{CHECKPOINT_FORMAT}); retrain with train_prior")
+    return ck
+
+
+def prior_from_checkpoint(ck: dict[str, Any], head: MorphableHead, part_names: Sequence[str]
+                          ) -> HeadPrior:
+    """Rebuild a prior from a loaded checkpoint."""
+    spec = PriorSpec.from_dict(ck["spec"])
+    prior = HeadPrior(spec, head, tuple(part_names))
+    prior.decoder.load_state_dict(ck["decoder"])
+    with torch.no_grad():
+        prior.latents.copy_(ck["latents"])
+    return prior
+
+
+class _Step(nn.Module):
+    """The differentiable part of a step, as one module so DDP can wrap it."""
+
+    def __init__(self, prior: HeadPrior) -> None:
+        super().__init__()
+        self.prior = prior
+
+    def forward(self, subject: Tensor, params: dict[str, Tensor]) -> Any:
+        return self.prior(self.prior.latents[subject], params)
+
+
+def _ddp_setup(step_mod: _Step, device: torch.device) -> tuple[nn.Module, int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return step_mod, 0, 1
+    import torch.distributed as dist  # guarded: only under torchrun
+
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    ddp = nn.parallel.DistributedDataParallel(
+        step_mod, device_ids=[device.index] if device.type == "cuda" else None)
+    return ddp, dist.get_rank(), world
+
+
+def train(
+    cfg: TrainPriorConfig,
+    views: ViewSet,
+    out_dir: Path,
+    head: MorphableHead,
+    part_names: Sequence[str],
+    *,
+    steps: int | None = None,
+    lr: float | None = None,
+    base_checkpoint: Path | None = None,
+    callbacks: Sequence[TrainCallback] = (),
+    head_model: dict[str, Any] | None = None,
+) -> TrainResult:
+    """Train (or resume, or adapt) a prior on ``views``; see the module docstring.
+
+    ``steps``/``lr`` override ``cfg.steps``/``cfg.lr`` (the adaptation uses
+    ``cfg.adapt_steps``/``cfg.adapt_lr``).
+    """
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    total = cfg.steps if steps is None else steps
+    lr_dec = cfg.lr if lr is None else lr
+    if total < 1:
+        raise ValueError(f"train_prior steps must be >= 1, got {total}")
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    head = head.to(device)
+    base_info: dict[str, Any] | None = None
+    if base_checkpoint is not None:
+        base = load_checkpoint(Path(base_checkpoint))
+        base_prior = prior_from_checkpoint(base, head, part_names)
+        spec = dataclasses.replace(base_prior.spec, subjects=tuple(views.subjects))
+        prior = HeadPrior(spec, head, tuple(part_names))
+        prior.decoder.load_state_dict(base_prior.decoder.state_dict())
+        with torch.no_grad():
+            prior.latents.copy_(base_prior.mean_latent().expand_as(prior.latents))
+        base_info = {"path": str(base_checkpoint), "sha256": sha256_file(base_checkpoint),
+                     "subjects": list(base_prior.spec.subjects)}
+    else:
+        prior = build_prior(cfg, views.subjects, head, part_names, head_model)
+    prior = prior.to(device)
+    step_mod, rank, world = _ddp_setup(_Step(prior), device)
+    # per-texel maps (mean head, positional code) learn at the latent rate: each texel gets
+    # gradient from few pixels, the CNN weights from all of them
+    texel = [prior.decoder.mean_map, prior.decoder.pos]
+    ids = {id(p) for p in texel}
+    opt = torch.optim.Adam([
+        {"params": [p for p in prior.decoder.parameters() if id(p) not in ids], "lr": lr_dec},
+        {"params": [prior.latents, *texel], "lr": cfg.lr_latent},
+    ])
+    base_lrs = [lr_dec, cfg.lr_latent]
+    gen = torch.Generator().manual_seed(cfg.seed + 7919 * rank)
+    history: list[dict[str, float]] = []
+    start = 0
+    resumed_from: int | None = None
+    last = out_dir / "checkpoints" / "last.pt"
+    key = run_key(cfg, prior.spec.to_dict(), total, lr_dec, base_info, world)
+    ck = load_checkpoint(last) if last.is_file() else None
+    if ck is not None and ck.get("run_key") == key:
+        prior.decoder.load_state_dict(ck["decoder"])
+        with torch.no_grad():
+            prior.latents.copy_(ck["latents"])
+        opt.load_state_dict(ck["optimizer"])
+        gen.set_state(ck["rng"])
+        history = list(ck["history"])
+        start = resumed_from = int(ck["step"])
+    # a checkpoint of another configuration or data is not this run's: start over
+    lpips = LPIPS(cfg.lpips_weights)
+    weights = {"l1": cfg.w_l1, "dssim": cfg.w_ssim, "mask": cfg.w_mask,
+               "offset": cfg.w_offset, "scale": cfg.w_scale, "latent": cfg.w_latent,
+               "lpips": cfg.w_lpips if lpips.available else 0.0}
+    gamma = cfg.lr_final_ratio ** (1.0 / max(total - 1, 1))
+    res = views.resolution
+    for step in range(start, total):
+        for pg, lr0 in zip(opt.param_groups, base_lrs, strict=True):
+            pg["lr"] = lr0 * gamma**step
+        idx = torch.randint(len(views), (cfg.batch,), generator=gen)
+        batch = views.batch(idx).to(device)
+        out = step_mod(batch.subject, batch.params)
+        rgbs, alphas = [], []
+        for i in range(cfg.batch):
+            r = render_head(out.gaussians.item(i), batch.K[i:i + 1], batch.w2c[i:i + 1],
+                            res, res)
+            rgbs.append(r.rgb)
+            alphas.append(r.alpha)
+        rgb, alpha = torch.cat(rgbs), torch.cat(alphas)
+        terms = photometric_terms(rgb, alpha, batch.images, batch.masks)
+        terms.update(gaussian_regularisers(out.gaussians, prior.spec.max_offset))
+        terms["latent"] = prior.latents[batch.subject].pow(2).sum(-1).mean()
+        if lpips.available:
+            terms["lpips"] = lpips(rgb, batch.images)
+        loss = sum(terms[k] * w for k, w in weights.items() if w and k in terms)
+        assert isinstance(loss, Tensor)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"train_prior: loss became {float(loss)} at step {step}; "
+                                     "lower train_prior.lr")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        rec = {k: float(v.detach()) for k, v in terms.items()}
+        rec.update(loss=float(loss.detach()), psnr=psnr(rgb.detach(), batch.images),
+                   step=float(step + 1))
+        history.append(rec)
+        if rank == 0:
+            for cb in callbacks:
+                cb.on_step(step + 1, rec)
+            if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == total:
+                save_checkpoint(last, prior, step + 1, {
+                    "optimizer": opt.state_dict(), "rng": gen.get_state(),
+                    "history": history, "base": base_info, "run_key": key,
+                })
+                for cb in callbacks:
+                    cb.on_checkpoint(step + 1, last)
+    done = len(history)
+    final = out_dir / "prior.pt"
+    if rank == 0 and done == total:
+        save_checkpoint(final, prior, done, {"base": base_info, "history": history})
+        summary = {
+            "steps": done, "resumed_from": resumed_from,
+            "final_loss": _tail_mean(history, "loss"), "final_psnr": _tail_mean(history, "psnr"),
+            "first_loss": history[0]["loss"], "n_gaussians": prior.n_gaussians,
+            "gaussians_per_part": prior.part_counts(), "subjects": list(views.subjects),
+            "seconds_this_run": time.perf_counter() - t0, "world_size": world,
+            "base": base_info,
+        }
+        write_text_atomic(out_dir / "train_metrics.json", json.dumps(summary, indent=2))
+    return TrainResult(checkpoint=final, steps=done, resumed_from=resumed_from,
+                       history=history, seconds=time.perf_counter() - t0,
+                       n_gaussians=prior.n_gaussians)
+
+
+def run_key(cfg: TrainPriorConfig, spec: dict[str, Any], steps: int, lr: float,
+            base: dict[str, Any] | None, world: int) -> str:
+    """Hash of everything that makes a checkpoint resumable by this run."""
+    c = dataclasses.asdict(cfg)
+    c.pop("checkpoint_every")
+    blob = json.dumps({"cfg": c, "spec": spec, "steps": steps, "lr": lr,
+                       "base": base and base["sha256"], "world": world}, sort_keys=True)
+    return sha256_bytes(blob.encode())
+
+
+def _tail_mean(history: list[dict[str, float]], key: str, frac: float = 0.1) -> float:
+    n = max(1, math.ceil(len(history) * frac))
+    vals = [h[key] for h in history[-n:]]
+    return sum(vals) / len(vals)

@@ -1,0 +1,41 @@
+"""Prefect tasks of the ``invert`` stage: one avatar bundle per subject."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+
+from headforge.config import HeadModelConfig, InvertConfig, TrainPriorConfig, load_section
+from headforge.invert.stage import (
+    invert_subject,
+    load_prior,
+    real_subject_inputs,
+    synthetic_subject_inputs,
+)
+from headforge.paths import data_dir, results_dir
+from headforge.prior.data import read_manifest
+from headforge.prior.stage import adapted_dir, base_dir
+
+
+def _prior_path(root: Path, real: bool) -> Path:
+    adapted = adapted_dir(root) / "prior.pt"
+    return adapted if real and adapted.is_file() else base_dir(root) / "prior.pt"
+
+
+@task(name="invert-subject")
+def invert_one(root: Path, subject: str, real: bool) -> str:
+    """Invert one subject (synthetic held-out identity or tracked real clip) to a bundle."""
+    cfg = load_section(InvertConfig, "invert")
+    device = load_section(TrainPriorConfig, "train_prior").device
+    ckpt = _prior_path(root, real)
+    prior = load_prior(ckpt, load_section(HeadModelConfig, "head_model"), device)
+    if real:
+        df = read_manifest(data_dir("captures", root) / "manifest.parquet")
+        chosen = real_subject_inputs(df, subject, cfg, results_dir("track", root))
+    else:
+        manifest = data_dir("synth", root) / "manifest.parquet"
+        chosen = synthetic_subject_inputs(read_manifest(manifest), subject, cfg,
+                                          manifest.parent)
+    out = invert_subject(prior, chosen, cfg, results_dir("invert", root) / subject, subject, ckpt)
+    return str(out)

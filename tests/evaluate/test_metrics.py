@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import math
+
+import torch
+
+from headforge.evaluate.metrics import (
+    foreground,
+    lpips_weights_available,
+    mean_scores,
+    score_images,
+    ssim_map,
+)
+
+
+def test_identical_images_score_perfectly_and_noise_scores_as_expected() -> None:
+    g = torch.Generator().manual_seed(0)
+    gt = torch.rand(1, 32, 32, 3, generator=g)
+    fg = torch.ones(1, 32, 32, 1)
+    s = score_images(gt, gt, fg)[0]
+    assert s.psnr > 90 and abs(s.ssim - 1) < 1e-5 and s.l1 == 0
+    pred = (gt + 0.1).clamp(0, 1)
+    mse = float(((pred - gt) ** 2).mean())
+    s2 = score_images(pred, gt, fg)[0]
+    assert abs(s2.psnr - 10 * math.log10(1 / mse)) < 1e-3
+    assert s2.ssim < 1.0
+
+
+def test_scores_only_count_the_foreground() -> None:
+    gt = torch.zeros(1, 16, 16, 3)
+    pred = torch.zeros(1, 16, 16, 3)
+    pred[:, :, 8:] = 1.0  # wrong only on the right half
+    mask = torch.zeros(1, 16, 16, 1)
+    mask[:, :, :8] = 1.0
+    assert score_images(pred, gt, mask)[0].l1 == 0.0
+    # the union with the rendered alpha brings the spill into the score
+    alpha = torch.ones(1, 16, 16, 1)
+    fg = foreground(mask, alpha)
+    assert abs(score_images(pred, gt, fg)[0].l1 - 0.5) < 1e-6
+    m = mean_scores(score_images(pred, gt, mask) + score_images(pred, gt, fg))
+    assert set(m) == {"psnr", "ssim", "l1"}
+
+
+def test_ssim_map_shape_and_lpips_absent_by_default() -> None:
+    a = torch.rand(2, 20, 24, 3)
+    assert ssim_map(a, a).shape == (2, 20, 24, 1)
+    assert not lpips_weights_available("")
+    assert not lpips_weights_available("no/such/lpips.pt")
