@@ -24,6 +24,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/headforge demo > /dev/null
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m flows.server -- dvc repro
 
 lint: $(STAMP)

@@ -43,15 +43,18 @@ class BackendUnavailableError(RuntimeError):
     """An explicitly requested backend cannot be used; the message names the fix."""
 
 
-_PROBES: dict[str, Callable[[], BackendStatus]] = {}
+_PROBES: dict[str, Callable[[], BackendStatus]] = {}  # name -> probe
 _CACHE: dict[str, BackendStatus] = {}
 _LOCK = threading.Lock()
 
 
-def register_probe(name: str) -> Callable[[Callable[[], BackendStatus]], Callable[[], BackendStatus]]:
+Probe = Callable[[], BackendStatus]
+
+
+def register_probe(name: str) -> Callable[[Probe], Probe]:
     """Decorator registering ``fn`` as the probe for backend ``name`` (replacing any earlier)."""
 
-    def deco(fn: Callable[[], BackendStatus]) -> Callable[[], BackendStatus]:
+    def deco(fn: Probe) -> Probe:
         with _LOCK:
             _PROBES[name] = fn
             _CACHE.pop(name, None)

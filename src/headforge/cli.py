@@ -30,6 +30,7 @@ _SUBAPPS: list[tuple[str, str, str]] = [
     ("headforge.tracking.cli", "app", "track"),
     ("headforge.prior.cli", "app", "prior"),
     ("headforge.invert.cli", "app", "invert"),
+    ("headforge.privacy.forget_cli", "app", ""),  # top-level `forget` and `retention` commands
 ]
 
 
@@ -41,7 +42,10 @@ def _register() -> None:
             if e.name and (e.name == module or module.startswith(e.name + ".")):
                 continue
             raise
-        app.add_typer(getattr(mod, attr), name=name)
+        if name:
+            app.add_typer(getattr(mod, attr), name=name)
+        else:
+            app.add_typer(getattr(mod, attr))
 
 
 _register()

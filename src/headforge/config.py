@@ -175,14 +175,18 @@ class RenderConfig:
 
     backend: typing.Literal["auto", "torch", "gsplat"] = "auto"
     """auto picks gsplat on CUDA tensors when it is importable, the torch rasterizer otherwise."""
-    tile_size: int = 16
-    """Square tile edge in pixels for the torch rasterizer."""
+    tile_size: int = 8
+    """Square tile edge in pixels (never changes the image; 8 is fastest for the torch
+    rasterizer on CPU, gsplat's own default is 16)."""
     near: float = 0.01
     """Gaussians nearer than this (camera z) are culled."""
     far: float = 100.0
     """Gaussians farther than this are culled."""
     alpha_threshold: float = 1.0 / 255.0
-    """Splat contributions below this alpha are skipped."""
+    """Splat contributions below this alpha are skipped. Fixed at 1/255 (gsplat's kernels
+    hard-code it, and the torch rasterizer's footprints are derived from it)."""
+    alpha_max: float = 0.99
+    """Per-splat alpha clamp (3DGS: 0.99). gsplat hard-codes 0.999 whatever this says."""
     transmittance_min: float = 1e-4
     """Compositing stops once transmittance falls below this."""
 
@@ -215,6 +219,16 @@ class SynthConfig:
     """Image height in pixels."""
     samples: int = 8
     """Cycles samples per pixel."""
+    texture_size: int = 256
+    """Edge of the square procedural UV albedo texture (pixels)."""
+    fov_deg: float = 22.0
+    """Rig field of view across the shorter image side (degrees)."""
+    camera_distance: float = 1.0
+    """Distance of every rig camera from the head centre (metres)."""
+    threads_per_worker: int = 0
+    """Cycles CPU threads per render process; 0 = the machine's cores / max_workers."""
+    shard_timeout_s: float = 1800.0
+    """A render process running longer than this is killed and its shard fails."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,15 +236,36 @@ class IngestConfig:
     """Real captures into ``data/captures`` (``ingest`` stage)."""
 
     inbox: str = "inbox"
-    """Folder holding one sub-folder per subject."""
+    """Folder holding one sub-folder per subject (relative to the project root)."""
     resolution: int = 256
     """Square output resolution of normalised frames."""
     video_fps: float = 2.0
-    """Frames per second sampled from monocular videos."""
+    """Frames per second sampled from videos (0 keeps every frame)."""
     max_frames: int = 24
-    """At most this many frames per video."""
+    """At most this many frames per video / per calibrated camera and sequence, and at most
+    this many photos or transforms.json frames (spread evenly over the input)."""
     box_scale: float = 1.8
     """Crop size relative to the detected face box."""
+    box_lift: float = 0.1
+    """Crop centre raised above the face box centre by this fraction of the face box, so that
+    hair and forehead fit."""
+    min_face_score: float = 0.5
+    """Minimum MediaPipe face detection confidence."""
+    crop: typing.Literal["camera", "frame"] = "camera"
+    """camera: one crop per camera and sequence (median face box; calibrated captures always,
+    from the triangulated head), so K is constant per camera; frame: each uncalibrated frame
+    cropped around its own face box."""
+    masks: typing.Literal["auto", "selfie", "grabcut"] = "auto"
+    """Masks for views without a given one: selfie (MediaPipe selfie segmentation), grabcut
+    (OpenCV GrabCut seeded by the crop layout), auto (selfie, grabcut if MediaPipe fails)."""
+    fov_deg: float = 30.0
+    """Field of view across the crop of the pinhole estimated for uncalibrated captures."""
+    face_width_m: float = 0.15
+    """Assumed face-box width in metres, placing estimated cameras at a plausible distance."""
+    val_every: int = 4
+    """Every n-th camera (multi-view) or frame (otherwise) gets split 'val' (0: all train)."""
+    max_workers: int = 1
+    """Subjects ingested at once by the flow."""
     require_consent: bool = True
     """Refuse subjects without a valid ``capture`` consent."""
 
@@ -424,6 +459,30 @@ class RetentionConfig:
     """Cron schedule of the retention deployment."""
     derived_days: int = 30
     """Days derived artifacts are kept after capture consent, unless a consent says otherwise."""
+    scope_days: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Per consent scope (``capture``, ``train_prior``, ``avatar``): days a consent without its
+    own end date (expiry or retention_days) lasts; scopes not listed use ``derived_days``."""
+    scope_stages: dict[str, list[str]] = dataclasses.field(
+        default_factory=lambda: {"train_prior": ["train_prior"],
+                                 "avatar": ["invert", "evaluate", "report"]})
+    """Stages whose artifacts a consent scope covers; when only that scope ends, forget removes
+    just the subject's artifacts of these stages (``capture`` always means everything)."""
+    model_stages: list[str] = dataclasses.field(default_factory=lambda: ["train_prior"])
+    """Stages whose multi-subject artifacts are models: deleted and queued for retraining."""
+    scan_paths: list[str] = dataclasses.field(
+        default_factory=lambda: ["inbox", "data", "results", "logs", "dvclive"])
+    """Workspace folders (relative to the project root) scanned for the subject's files, names
+    and embedded images. Source code is never scanned."""
+    hash_only_paths: list[str] = dataclasses.field(default_factory=lambda: ["data/synth"])
+    """Folders checked by path and hash only (synthetic data: no content scan, faster)."""
+    journal_dir: str = "registry/forget"
+    """Where forget keeps its crash-recovery journals and audit salt (never scanned)."""
+    max_scan_mb: int = 512
+    """Files larger than this are checked by path and hash only."""
+    retrain_after_forget: bool = False
+    """Run ``dvc repro`` of the queued model stages at the end of a forget."""
+    approval_timeout_s: int = 86400
+    """How long a forget deployment run waits paused for approval before giving up."""
 
 
 @dataclasses.dataclass(frozen=True)

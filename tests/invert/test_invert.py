@@ -148,5 +148,6 @@ def test_input_selection() -> None:
     expr = np.array([[0.0], [0.1], [5.0], [0.2], [-5.0], [9.0], [9.0]])
     inp, test = pick_frames(expr, 3, 2)
     assert test == [5, 6] and inp == [0, 2, 4]  # extremes of the pool, never the tail
-    with pytest.raises(ValueError, match="at least 2"):
-        pick_frames(expr[:1], 3, 2)
+    assert pick_frames(expr[:1], 3, 2) == ([0], [])  # a one-photo capture: input, nothing held out
+    with pytest.raises(ValueError, match="at least 1 tracked frame"):
+        pick_frames(expr[:0], 3, 2)

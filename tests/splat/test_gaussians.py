@@ -110,3 +110,38 @@ def test_params_activation_and_validation():
     assert math.isclose(float(GaussianParams.from_activated(
         torch.zeros(1, 3), torch.ones(1, 4), torch.ones(1, 3), torch.tensor([0.5])
     ).logit_opacities), 0.0, abs_tol=1e-7)  # fmt: skip
+
+
+def test_degenerate_triangles_get_finite_orthonormal_frames():
+    v = torch.tensor([[0, 0, 0], [0, 0, 0], [1, 0, 0], [2, 0, 0], [0, 1, 0.0]],
+                     dtype=torch.float64, requires_grad=True)  # fmt: skip
+    f = torch.tensor([[0, 1, 2], [0, 2, 3], [0, 0, 0], [0, 2, 4]])  # collapsed, collinear, point
+    fr = triangle_frames(v, f)
+    eye = torch.eye(3, dtype=torch.float64).expand(1, 4, 3, 3)
+    torch.testing.assert_close(fr.R.transpose(-1, -2) @ fr.R, eye)
+    torch.testing.assert_close(torch.linalg.det(fr.R), torch.ones(1, 4, dtype=torch.float64))
+    assert (fr.scale[0, :3] <= 2.0).all() and fr.scale[0, 2] == 0
+    torch.testing.assert_close(fr.scale[0, 3], torch.tensor(1.0, dtype=torch.float64))
+    (fr.R.sum() + fr.scale.sum()).backward()
+    assert torch.isfinite(v.grad).all()
+
+
+def test_binding_on_the_head_model_follows_expressions():
+    morphable = pytest.importorskip("headforge.morphable")
+    from headforge.splat.demo import head_bound_scene, head_poses
+
+    model = morphable.load_head_model()
+    fid, bary, rgb, log_scales = head_bound_scene(model, face_stride=50)
+    assert rgb.shape == (fid.shape[0], 3) and (rgb >= 0).all() and (rgb <= 1).all()
+    n = fid.shape[0]
+    for pose in head_poses(model, model.n_expr).values():
+        with torch.no_grad():
+            verts = model(**pose).vertices.float()
+        fr = triangle_frames(verts, model.faces)
+        eye = torch.eye(3).expand_as(fr.R)
+        torch.testing.assert_close(fr.R.transpose(-1, -2) @ fr.R, eye, atol=1e-5, rtol=0)
+        b = bind_to_triangles(fid, bary, torch.zeros(n, 3), torch.tensor([1.0, 0, 0, 0])
+                              .expand(n, 4), log_scales, fr)  # fmt: skip
+        anchors = (bary[..., None] * verts[0][model.faces[fid]]).sum(1)
+        torch.testing.assert_close(b.means[0], anchors)
+        assert (b.scales >= 0).all() and (b.scales < 0.02).all()  # millimetre-sized discs

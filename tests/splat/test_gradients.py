@@ -80,3 +80,22 @@ def test_gradients_match_brute_force_autograd(dtype):
         assert torch.isfinite(a).all(), name
         scale = b.abs().max().clamp_min(1.0)
         torch.testing.assert_close(a / scale, b / scale, atol=tol, rtol=0, msg=name)
+
+
+def test_gradients_with_early_termination_and_clamp():
+    # Opaque, overlapping splats: pixels stop at T <= 1e-4 and alphas hit the 0.99 clamp.
+    s = random_scene(120, 16, 12, seed=12, scale_range=(0.08, 0.3), dtype=torch.float64)
+    s.opacities[::2] = 0.995
+    s.opacities[1::2] = 0.97
+
+    def grads(backend):
+        inputs = [t.detach().clone().requires_grad_() for t in s.tensors()]
+        out = rasterize(*inputs, s.Ks, s.width, s.height, backend=backend, tile_size=4)
+        loss = (out.image * torch.linspace(0, 1, 3, dtype=torch.float64)).sum() + out.alpha.sum()
+        return out, torch.autograd.grad(loss, inputs)
+
+    out, ours = grads("torch")
+    assert out.alpha.max() > 0.999  # some pixels terminated early
+    _, ref = grads("reference_sequential")
+    for a, b in zip(ours, ref, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-8)

@@ -20,7 +20,8 @@ from headforge.splat.scenes import random_scene
 def test_rotations_are_orthonormal_and_covariance_psd():
     q = torch.randn(100, 4, dtype=torch.float64)
     R = quat_to_rotmat(q)
-    torch.testing.assert_close(R @ R.transpose(-1, -2), torch.eye(3, dtype=torch.float64).expand(100, 3, 3))
+    eye = torch.eye(3, dtype=torch.float64).expand(100, 3, 3)
+    torch.testing.assert_close(R @ R.transpose(-1, -2), eye)
     s = torch.rand(100, 3, dtype=torch.float64)
     cov = covariance_3d(q, s)
     assert (torch.linalg.eigvalsh(cov) > -1e-12).all()
@@ -37,7 +38,8 @@ def test_2d_covariance_is_the_projection_jacobian_sandwich():
                 lambda x, c=c: project(x[None], s.Ks[c], s.viewmats[c])[0][0], s.means[i])
             cov = J @ covariance_3d(s.quats[i], s.scales[i]) @ J.T
             conic = torch.linalg.inv(cov)
-            torch.testing.assert_close(p.conics[c, i], conic[[0, 0, 1], [0, 1, 1]], rtol=1e-9, atol=1e-9)
+            torch.testing.assert_close(p.conics[c, i], conic[[0, 0, 1], [0, 1, 1]],
+                                       rtol=1e-9, atol=1e-9)  # fmt: skip
             uv, z = project(s.means[i][None], s.Ks[c], s.viewmats[c])
             torch.testing.assert_close(p.means2d[c, i], uv[0])
             torch.testing.assert_close(p.depths[c, i], z[0])
@@ -51,7 +53,8 @@ def test_lowpass_and_compensation():
     # tiny Gaussians: the conic is dominated by the 0.3 px^2 blur
     assert (b.conics[..., 0] < 1 / 0.3 + 1e-9).all() and (b.conics[..., 0] > 2.0).all()
     assert (a.compensations < 0.5).all() and (a.compensations >= 0).all()
-    torch.testing.assert_close(a.opacities, torch.where(a.in_frustum, s.opacities * a.compensations, 0.0))
+    expected = torch.where(a.in_frustum, s.opacities * a.compensations, 0.0)
+    torch.testing.assert_close(a.opacities, expected)
 
 
 def test_radius_covers_every_pixel_above_threshold():

@@ -85,7 +85,7 @@ def test_background_depth_and_meta():
     d = out.depth[..., 0][covered]
     assert (d > 2.0).all() and (d < 4.0).all()  # cameras orbit at radius 3 around the ball
     assert out.meta["radii"].shape == (2, 50, 2)
-    assert out.meta["tile_counts"].shape == (2, 2, 2)
+    assert out.meta["tile_counts"].shape == (2, 3, 4)  # 8-px tiles over 32 x 24
     assert int(out.meta["tile_counts"].sum()) == out.meta["n_isects"]
     assert out.meta["n_visible"].shape == (2,)
 

@@ -23,6 +23,34 @@ def video_frames(path: Path, every: int, limit: int) -> list[np.ndarray]:
     return frames
 
 
+def make_captures(root: Path, realdata: Path, subject: str = "s0001") -> Path:
+    """Write a captures folder + manifest under ``root``: one monocular 256 x 256 subject with
+    3 frames of liveportrait_d3.mp4 and 1 blank frame (temporary files, never committed)."""
+    import pandas as pd
+    from PIL import Image
+
+    from headforge.cameras import focal_from_fov, intrinsics
+
+    frames = video_frames(realdata / "liveportrait_d3.mp4", every=40, limit=3)
+    frames.append(np.full_like(frames[0], 200))  # a frame without a face
+    folder = root / "data" / "captures" / subject / "clip" / "video"
+    folder.mkdir(parents=True)
+    rows = []
+    fx = focal_from_fov(30.0, 256)
+    for i, f in enumerate(frames):
+        path = folder / f"{i:06d}.png"
+        Image.fromarray(f).resize((256, 256), Image.BILINEAR).save(path)
+        rows.append({
+            "subject": subject, "sequence": "clip", "frame": f"{i:06d}", "camera": "video",
+            "path": path.relative_to(root).as_posix(), "mask_path": "", "width": 256,
+            "height": 256, "K": intrinsics(fx, fx, 128, 128).ravel().tolist(),
+            "w2c": np.eye(4).ravel().tolist(), "camera_estimated": True, "split": "train",
+        })  # fmt: skip
+    pd.DataFrame(rows).to_parquet(root / "data" / "captures" / "manifest.parquet")
+    (root / "params.yaml").write_text("profile: tiny\n")
+    return root
+
+
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
     from skimage import data

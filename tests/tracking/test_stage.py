@@ -7,18 +7,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from PIL import Image
 
-from headforge.cameras import focal_from_fov, intrinsics
 from headforge.config import HeadModelConfig, TrackConfig
 from headforge.privacy import ConsentError, Registry, Scope
 from headforge.tracking.problem import PARAM_KEYS
 from headforge.tracking.scene import SceneError
 from headforge.tracking.stage import read_subjects, run_subject, write_summary
 
-from .conftest import video_frames
+from .conftest import make_captures
 
 CFG = TrackConfig(
     steps_rigid=60,
@@ -33,36 +30,7 @@ CFG = TrackConfig(
 @pytest.fixture(scope="module")
 def captures(tmp_path_factory: pytest.TempPathFactory, realdata: Path) -> Path:
     """A project root with a 4-frame monocular subject (3 real frames + 1 blank)."""
-    root = tmp_path_factory.mktemp("proj")
-    frames = video_frames(realdata / "liveportrait_d3.mp4", every=40, limit=3)
-    frames.append(np.full_like(frames[0], 200))  # a frame without a face
-    folder = root / "data" / "captures" / "s0001" / "clip" / "video"
-    folder.mkdir(parents=True)
-    rows = []
-    for i, f in enumerate(frames):
-        small = np.asarray(Image.fromarray(f).resize((256, 256), Image.BILINEAR))
-        path = folder / f"{i:06d}.png"
-        Image.fromarray(small).save(path)
-        fx = focal_from_fov(30.0, 256)
-        rows.append(
-            {
-                "subject": "s0001",
-                "sequence": "clip",
-                "frame": f"{i:06d}",
-                "camera": "video",
-                "path": path.relative_to(root).as_posix(),
-                "mask_path": "",
-                "width": 256,
-                "height": 256,
-                "K": intrinsics(fx, fx, 128, 128).ravel().tolist(),
-                "w2c": np.eye(4).ravel().tolist(),
-                "camera_estimated": True,
-                "split": "train",
-            }
-        )
-    pd.DataFrame(rows).to_parquet(root / "data" / "captures" / "manifest.parquet")
-    (root / "params.yaml").write_text("profile: tiny\n")
-    return root
+    return make_captures(tmp_path_factory.mktemp("proj"), realdata)
 
 
 @pytest.fixture()
@@ -80,7 +48,9 @@ def test_run_subject_writes_everything(captures: Path, registry) -> None:
     rep = json.loads((d / "track_report.json").read_text())
     assert rep["status_counts"] == {"ok": 3, "no_face": 1}
     assert rep["not_ok"][0]["frame"].endswith("000003") and "no face" in rep["not_ok"][0]["reason"]
-    assert rep["landmark_error"]["views"] == 3 and rep["landmark_error"]["mean_px"] < 4.0
+    assert (
+        rep["landmark_error"]["views"] == 3 and rep["landmark_error"]["mean_px"] < CFG.max_error_px
+    )
     assert rep["focal_scale"]["clip/video"] != 1.0  # estimated camera: focal optimised
     stems = sorted(p.stem for p in (d / "flame_params").glob("*.npz"))
     assert stems == [f"clip_video_{i:06d}" for i in range(3)]  # no file for the blank frame

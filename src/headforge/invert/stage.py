@@ -94,8 +94,8 @@ def real_subject_inputs(df: pd.DataFrame, subject: str, cfg: InvertConfig, track
     cam = rows["camera"].value_counts().index[0]
     rows = rows[(rows["camera"] == cam)]
     rows = rows[[has_params(r, track_root) for _, r in rows.iterrows()]]
-    if len(rows) < 2:
-        raise ValueError(f"subject {subject!r}: fewer than 2 tracked frames in {seq}/{cam}; "
+    if len(rows) < 1:
+        raise ValueError(f"subject {subject!r}: no tracked frame in {seq}/{cam}; "
                          "run track first")
     order = sorted(range(len(rows)), key=lambda i: _frame_order(rows["frame"].iloc[i]))
     rows = rows.iloc[order].reset_index(drop=True)

@@ -100,11 +100,12 @@ def pick_frames(expr: np.ndarray, shots: int, test_frames: int) -> tuple[list[in
     """Inputs and test frames of a monocular clip with per-frame expression codes [T, E].
 
     The last ``test_frames`` frames are scored and never used as input; ``shots`` inputs are
-    chosen among the rest by farthest-point sampling in expression space (from frame 0).
+    chosen among the rest by farthest-point sampling in expression space (from frame 0). A
+    single tracked frame (a one-photo capture) is the only input and leaves nothing to score.
     """
     t = len(expr)
-    if t < 2:
-        raise ValueError(f"a clip needs at least 2 tracked frames, got {t}")
+    if t < 1:
+        raise ValueError("a capture needs at least 1 tracked frame, got 0: run track first")
     n_test = min(test_frames, t - 1)
     pool = np.arange(t - n_test)
     sel = farthest_point_indices(np.asarray(expr)[pool], min(shots, len(pool)), 0)

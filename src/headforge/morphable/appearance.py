@@ -58,7 +58,7 @@ def albedo(
     if hair:  # per point from the hairline curve (smoother than per-vertex labels)
         deg = np.degrees(np.abs(np.arctan2(x, z)))
         line = np.interp(deg, HAIRLINE_AZ, HAIRLINE_Y)
-        skin_like = (labels != PART_NAMES.index("eyes")) & (labels != PART_NAMES.index("mouth"))
+        skin_like = np.isin(labels, [PART_NAMES.index(p) for p in ("face", "scalp", "neck")])
         h = bs.smoothstep(y - line, -0.002, 0.003) * skin_like
         out = out + h[:, None] * (HAIR - out)
     out[labels == PART_NAMES.index("mouth")] = MOUTH

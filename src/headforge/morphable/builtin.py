@@ -54,7 +54,7 @@ def part_labels(mesh: HeadMesh) -> np.ndarray:
     labels = np.zeros(len(y), dtype=np.int64)
     labels[y >= hair] = PART_NAMES.index("scalp")
     labels[(y < neck) & (mesh.vparam > 0.45)] = PART_NAMES.index("neck")
-    labels[mesh.ear_mask > 0.25] = PART_NAMES.index("ears")
+    labels[mesh.ear_mask > 0.08] = PART_NAMES.index("ears")
     labels[mesh.region == REGION_MOUTH] = PART_NAMES.index("mouth")
     labels[(mesh.region == REGION_EYE_L) | (mesh.region == REGION_EYE_R)] = PART_NAMES.index("eyes")
     return labels

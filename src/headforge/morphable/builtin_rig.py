@@ -56,7 +56,7 @@ def skinning_weights(mesh: HeadMesh) -> np.ndarray:
     below_mouth = bs.smoothstep(y, mesh.mouth_y + 0.004, mesh.mouth_y - 0.016)
     lips = bs.smoothstep(np.abs(x), 0.040, 0.022) * mesh.lower_mouth
     jaw = np.maximum(below_mouth, lips) * front
-    jaw *= bs.smoothstep(mesh.vparam, 0.80, 0.56)  # fades out down the throat
+    jaw *= bs.smoothstep(mesh.vparam, 0.78, 0.50)  # fades out down the throat
     mouth = mesh.region == REGION_MOUTH
     jaw = np.where(mouth, np.where(mesh.lower_mouth, lips, 0.0), jaw)
     w = np.zeros((len(v), N_JOINTS))

@@ -159,8 +159,22 @@ class TriangleFrames:
     corners: Tensor  # [B, F, 3, 3] the triangle's vertices (corner, xyz)
 
 
-def triangle_frames(vertices: Tensor, faces: Tensor, eps: float = 1e-12) -> TriangleFrames:
-    """Local frames of every triangle. vertices [B, V, 3] (or [V, 3]), faces [F, 3] int."""
+def _unit(v: Tensor, fallback: Tensor, eps: float) -> Tensor:
+    """v / |v|, or ``fallback`` where |v| <= eps (differentiable where it matters)."""
+    n = v.norm(dim=-1, keepdim=True)
+    ok = n > eps
+    return torch.where(ok, v / torch.where(ok, n, torch.ones_like(n)), fallback)
+
+
+def triangle_frames(vertices: Tensor, faces: Tensor, eps: float = 1e-10) -> TriangleFrames:
+    """Local frames of every triangle. vertices [B, V, 3] (or [V, 3]), faces [F, 3] int.
+
+    R's columns are the direction of edge v0 -> v1, the in-plane perpendicular, and the unit
+    normal (right-handed, so counter-clockwise faces have outward normals). The scale is the
+    mean of that edge's length and the triangle's height over it (GaussianAvatars). Degenerate
+    triangles (collapsed edges, e.g. a closed mouth) still get an orthonormal frame, and a
+    scale no larger than their longest edge.
+    """
     if vertices.ndim == 2:
         vertices = vertices[None]
     if vertices.ndim != 3 or vertices.shape[-1] != 3:
@@ -170,15 +184,21 @@ def triangle_frames(vertices: Tensor, faces: Tensor, eps: float = 1e-12) -> Tria
                          f"{list(faces.shape)}")  # fmt: skip
     corners = vertices[:, faces.long()]  # [B, F, 3, 3]
     v0, v1, v2 = corners.unbind(-2)
-    e0, e1 = v1 - v0, v2 - v0
-    len0 = e0.norm(dim=-1).clamp_min(eps)
-    x = e0 / len0[..., None]
-    n = torch.linalg.cross(e0, e1)
-    area2 = n.norm(dim=-1).clamp_min(eps)  # twice the area
-    z = n / area2[..., None]
+    e0, e1, e2 = v1 - v0, v2 - v0, v2 - v1
+    ex = torch.zeros_like(e0)
+    ex[..., 0] = 1.0
+    x = _unit(e0, _unit(e1, ex, eps), eps)
+    # a perpendicular to x for triangles without a normal: x crossed with its least-aligned axis
+    axis = torch.eye(3, dtype=x.dtype, device=x.device)[x.detach().abs().argmin(dim=-1)]
+    z = _unit(torch.linalg.cross(e0, e1), _unit(torch.linalg.cross(x, axis), ex, eps), eps)
+    z = _unit(z - (z * x).sum(-1, keepdim=True) * x, z, eps)  # exact orthogonality
     y = torch.linalg.cross(z, x)
     R = torch.stack([x, y, z], dim=-1)
-    scale = 0.5 * (len0 + area2 / len0)
+    len0 = e0.norm(dim=-1)
+    area2 = torch.linalg.cross(e0, e1).norm(dim=-1)  # twice the area
+    height = area2 / len0.clamp_min(eps)
+    longest = torch.maximum(e1.norm(dim=-1), e2.norm(dim=-1))
+    scale = 0.5 * (len0 + torch.minimum(height, longest))
     return TriangleFrames(R=R, centre=corners.mean(dim=-2), scale=scale, corners=corners)
 
 

@@ -150,8 +150,11 @@ def project_gaussians(
     zs = torch.where(depth_ok, z, torch.ones_like(z))
     rz = 1.0 / zs
     tan_x, tan_y = 0.5 * width / fx, 0.5 * height / fy
-    u = torch.minimum(torch.maximum(x * rz, -(cx / fx + 0.3 * tan_x)), (width - cx) / fx + 0.3 * tan_x)
-    v = torch.minimum(torch.maximum(y * rz, -(cy / fy + 0.3 * tan_y)), (height - cy) / fy + 0.3 * tan_y)
+    # the ray through the centre, clamped to 1.3x the field of view (gsplat/3DGS)
+    u = torch.minimum(torch.maximum(x * rz, -(cx / fx + 0.3 * tan_x)),
+                      (width - cx) / fx + 0.3 * tan_x)  # fmt: skip
+    v = torch.minimum(torch.maximum(y * rz, -(cy / fy + 0.3 * tan_y)),
+                      (height - cy) / fy + 0.3 * tan_y)  # fmt: skip
     zero = torch.zeros_like(rz)
     J = torch.stack(
         [fx * rz, zero, -fx * u * rz, zero, fy * rz, -fy * v * rz], dim=-1

@@ -20,6 +20,7 @@ from headforge import backends
 from headforge.splat import _torch
 from headforge.splat._reference import composite_dense, composite_sequential
 from headforge.splat.projection import (
+    ALPHA_THRESHOLD,
     Projected,
     RasterizeMode,
     camera_centers,
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 Backend = Literal["auto", "torch", "gsplat", "reference", "reference_sequential"]
 BACKENDS = ("auto", "torch", "gsplat", "reference", "reference_sequential")
 _warned_fallback = False
+TORCH_TILE_SIZE = 8
+"""Default tile edge of the torch rasterizer: smaller tiles waste fewer pixel evaluations."""
 
 
 @dataclasses.dataclass
@@ -154,7 +157,7 @@ def rasterize(
     far_plane: float = 1e10,
     eps2d: float = 0.3,
     rasterize_mode: RasterizeMode = "classic",
-    tile_size: int = 16,
+    tile_size: int | None = None,
     alpha_max: float = 0.99,
     transmittance_min: float = 1e-4,
     chunk_elements: int = _torch.DEFAULT_CHUNK_ELEMENTS,
@@ -163,13 +166,25 @@ def rasterize(
 
     backend: ``auto`` (gsplat on CUDA tensors when usable, else ``torch``), ``torch`` (tile
     rasterizer, any device), ``gsplat`` (CUDA only), ``reference`` / ``reference_sequential``
-    (brute force, for tests and benchmarks). gsplat hard-codes ``alpha_max=0.999`` and
-    ``transmittance_min=1e-4``; pass ``alpha_max=0.999`` to the torch path for bit-level parity.
+    (brute force, for tests and benchmarks). ``tile_size`` None picks each backend's fastest
+    (8 for torch on CPU, 16 for gsplat); it never changes the image. gsplat hard-codes
+    ``alpha_max=0.999`` and ``transmittance_min=1e-4``: pass ``alpha_max=0.999`` to the torch
+    path for parity with it (the default 0.99 is the original 3DGS clamp).
+
+    Returns image [C, H, W, D], alpha [C, H, W, 1], expected depth [C, H, W, 1] and meta:
+    ``radii`` [C, N, 2] (0 = culled), ``means2d`` [C, N, 2] (call ``retain_grad()`` on it for
+    densification statistics), ``depths`` [C, N], ``conics``, ``opacities``, ``n_visible`` [C],
+    ``backend``; the torch path adds ``tiles_per_gauss`` [C, N], ``tile_counts`` [C, ty, tx],
+    ``n_isects`` and ``n_chunks``.
     """
     _check_inputs(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
                   sh_degree, background)  # fmt: skip
     width, height = int(width), int(height)
     chosen = _pick_backend(backend, means.device)
+    if tile_size is None:
+        tile_size = 16 if chosen == "gsplat" else TORCH_TILE_SIZE
+    elif tile_size < 1:
+        raise ValueError(f"rasterize: tile_size must be positive, got {tile_size}")
     if chosen == "gsplat":
         from headforge.splat._gsplat import rasterize_gsplat
 
@@ -197,8 +212,8 @@ def rasterize(
     }
     args = (proj.means2d, proj.conics, proj.opacities, feats)
     if chosen == "torch":
-        plan = _torch.build_tile_plan(proj.means2d, proj.radii, proj.depths, width, height,
-                                      tile_size, chunk_elements)  # fmt: skip
+        plan = _torch.build_tile_plan(proj.means2d, proj.conics, proj.opacities, proj.radii,
+                                      proj.depths, width, height, tile_size, chunk_elements)
         out, alpha = _torch.composite(*args, plan, width, height, alpha_max, transmittance_min)
         meta["tiles_per_gauss"] = plan.tiles_per_gauss
         meta["tile_counts"] = plan.tile_counts.reshape(plan.n_cameras, plan.tiles_y, plan.tiles_x)
@@ -236,10 +251,16 @@ def _finish(
 
 def render_kwargs(cfg: Any) -> dict[str, Any]:
     """Keyword arguments for :func:`rasterize` from a ``RenderConfig`` (params.yaml ``render``)."""
+    if abs(cfg.alpha_threshold - ALPHA_THRESHOLD) > 1e-5:
+        raise ValueError(
+            f"render.alpha_threshold is {cfg.alpha_threshold}; only 1/255 (0.00392) is supported "
+            "(gsplat's kernels fix it): set it back in params.yaml"
+        )
     return {
         "backend": cfg.backend,
         "tile_size": cfg.tile_size,
         "near_plane": cfg.near,
         "far_plane": cfg.far,
+        "alpha_max": cfg.alpha_max,
         "transmittance_min": cfg.transmittance_min,
     }

@@ -45,14 +45,19 @@ def orbit_cameras(
     elevation_deg: float = 10.0,
     target: tuple[float, float, float] = (0.0, 0.0, 0.0),
     dtype: torch.dtype = torch.float32,
+    azimuth_span_deg: float = 360.0,
 ) -> tuple[Tensor, Tensor]:
-    """``n`` cameras on a horizontal circle looking at ``target``: (viewmats, Ks)."""
+    """``n`` cameras on a horizontal circle looking at ``target``: (viewmats, Ks).
+
+    The first camera sits on +z (in front of a FLAME-style head); the others follow at equal
+    steps of ``azimuth_span_deg / n`` around +y.
+    """
     f = focal_from_fov(fov_deg, width)
     K = torch.tensor([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1]], dtype=dtype)
     views = []
     el = math.radians(elevation_deg)
     for i in range(n):
-        az = 2 * math.pi * i / max(n, 1)
+        az = math.radians(azimuth_span_deg) * i / max(n, 1)
         eye = np.array(target) + radius * np.array(
             [math.sin(az) * math.cos(el), math.sin(el), math.cos(az) * math.cos(el)]
         )

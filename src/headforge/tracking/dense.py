@@ -161,24 +161,24 @@ class DenseTerm:
         S = torch.diag(torch.tensor([self.scale, self.scale, 1.0]))
         return S @ K, w2c
 
-    def __call__(self, problem: Any, frames: Tensor, out: Any, stage: Stage) -> dict[str, Tensor]:
+    def __call__(self, problem: Any, frames: Tensor, stage: Stage) -> dict[str, Tensor]:
         pos = torch.full((len(problem.scene.frame_keys),), -1, dtype=torch.long)
         pos[frames] = torch.arange(len(frames))
         cand = torch.nonzero(pos[problem.view_frame] >= 0)[:, 0]
         if not self._initialised:
-            K, w2c = self._cams(problem, cand)
-            verts = out.vertices[pos[problem.view_frame[cand]]].detach()
-            self.head.init_albedo(verts, self.images[cand], K.detach(), w2c.detach())
+            with torch.no_grad():
+                K, w2c = self._cams(problem, cand)
+                verts = problem.run_model(problem.view_frame[cand]).vertices
+                self.head.init_albedo(verts, self.images[cand], K, w2c)
             self._initialised = True
         k = min(self.views_per_step, len(cand))
         views = cand[torch.randperm(len(cand), generator=self.gen)[:k]]
         K, w2c = self._cams(problem, views)
+        verts = problem.run_model(problem.view_frame[views]).vertices  # [k, V, 3]
         w, h = self.size
         photo, sil = [], []
         for i, v in enumerate(views.tolist()):
-            rgb, alpha = self.head.render(
-                out.vertices[pos[problem.view_frame[v]]], K[i : i + 1], w2c[i : i + 1], w, h
-            )
+            rgb, alpha = self.head.render(verts[i], K[i : i + 1], w2c[i : i + 1], w, h)
             target = self.images[v : v + 1]
             mask = self.masks[v : v + 1] if self.masks is not None else torch.ones_like(alpha)
             comp = rgb + (1.0 - alpha) * target

@@ -17,7 +17,7 @@ def ibug68_weights() -> Tensor:
     """[68] per-landmark weights: the jaw line counts less (on real images it traces the
     silhouette, not fixed surface points); eyes and mouth count more (they drive expression)."""
     w = torch.ones(68)
-    w[0:17] = 0.5  # jaw line
+    w[0:17] = 0.15  # jaw line
     w[17:27] = 0.8  # brows
     w[36:48] = 1.5  # eyes
     w[48:68] = 1.2  # mouth

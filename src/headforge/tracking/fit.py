@@ -79,10 +79,10 @@ def default_stages(cfg: TrackConfig, dense: bool) -> list[Stage]:
         Stage(
             "dense",
             cfg.steps_dense if dense else 0,
-            0.5 * lr,
+            0.2 * lr,  # geometry moves gently: the landmark fit is already close
             ("shape", *expr_free, "albedo"),
             (*lm_terms, *dense_terms),
-            lr_scale={"translation": 0.1, "albedo": 4.0},
+            lr_scale={"translation": 0.1, "albedo": 25.0},
             schedule="cosine",
         ),
         Stage(
@@ -125,8 +125,8 @@ def initialise_rigid(problem: TrackProblem) -> None:
 
     p, obs = problem.params, problem.obs
     with torch.no_grad():
-        zero = problem.run_model(torch.zeros(1, dtype=torch.long))
-        template = zero.landmarks68[0].double().numpy()  # at the current (zero) parameters
+        zero = problem.landmarks(torch.zeros(1, dtype=torch.long))
+        template = zero[0].double().numpy()  # at the current (zero) parameters
         for f in problem.healthy_frames().tolist():
             views = torch.nonzero((problem.view_frame == f) & obs.has_face)[:, 0]
             v = int(views[obs.confidence[views].mean(1).argmax()])
@@ -154,7 +154,7 @@ def initialise_rigid(problem: TrackProblem) -> None:
             t_h = R_c.T @ (tvec[:, 0] - t_c)
             p.rotation[f] = torch.as_tensor(matrix_to_axis_angle_np(R_h), dtype=torch.float32)
             target = template @ R_h.T + t_h
-            rotated = problem.run_model(torch.tensor([f])).landmarks68[0].double().numpy()
+            rotated = problem.landmarks(torch.tensor([f]))[0].double().numpy()
             p.translation[f] = torch.as_tensor(
                 (target - rotated).mean(0) + p.translation[f].double().numpy(), dtype=torch.float32
             )
@@ -250,8 +250,7 @@ def _finish(
     frames = problem.healthy_frames()
     if len(frames):
         with torch.no_grad():
-            out = problem.run_model(frames)
-            uv, views = problem.project_landmarks(frames, out)
+            uv, views = problem.project_landmarks(frames, problem.landmarks(frames))
             e = E.reprojection_px(uv, obs.landmarks[views], obs.confidence[views] > 0)
         err[views.numpy()] = e.numpy()
         proj[views.numpy()] = uv.numpy()

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from headforge.optim import Stage
 from headforge.tracking import energies as E
+from headforge.tracking.fastlmk import LandmarkModel, supports_fast_landmarks
 from headforge.tracking.geometry import perturb_w2c, project_views, scale_focal
 from headforge.tracking.scene import Scene
 
@@ -110,13 +111,14 @@ class TrackProblem:
         scene: Scene,
         obs: Observations,
         params: TrackParams,
-        dense: Callable[[TrackProblem, Tensor, Any, Stage], dict[str, Tensor]] | None = None,
+        dense: Callable[[TrackProblem, Tensor, Stage], dict[str, Tensor]] | None = None,
     ) -> None:
         self.model = model
         self.scene = scene
         self.obs = obs
         self.params = params
         self.dense = dense
+        self.fast = LandmarkModel(model) if supports_fast_landmarks(model) else None
         self.view_frame = torch.as_tensor(scene.view_frame)
         self.view_camera = torch.as_tensor(scene.view_camera)
         self.pairs = torch.as_tensor(scene.smooth_pairs)
@@ -138,19 +140,23 @@ class TrackProblem:
         n = len(self.scene.frame_keys)
         return torch.tensor([f for f in range(n) if f not in self.failed], dtype=torch.long)
 
-    def run_model(self, frames: Tensor) -> Any:
-        """Head model output for ``frames`` (index tensor)."""
+    def frame_params(self, frames: Tensor) -> dict[str, Tensor]:
+        """FLAME keyword arguments [len(frames), D] for ``frames`` (index tensor)."""
         p = self.params
-        b = len(frames)
-        return self.model(
-            shape=p.shape[None].expand(b, -1),
-            expr=p.expr[frames],
-            rotation=p.rotation[frames],
-            neck_pose=p.neck_pose[frames],
-            jaw_pose=p.jaw_pose[frames],
-            eyes_pose=p.eyes_pose[frames],
-            translation=p.translation[frames],
-        )
+        return {
+            "shape": p.shape[None].expand(len(frames), -1),
+            **{k: getattr(p, k)[frames] for k in PARAM_KEYS[1:]},
+        }
+
+    def run_model(self, frames: Tensor) -> Any:
+        """Full head model output (vertices, landmarks) for ``frames``."""
+        return self.model(**self.frame_params(frames))
+
+    def landmarks(self, frames: Tensor) -> Tensor:
+        """[len(frames), 68, 3] model landmarks (skinning only what they need when possible)."""
+        if self.fast is not None:
+            return self.fast(**self.frame_params(frames))
+        return self.run_model(frames).landmarks68
 
     def cameras(self, views: Tensor) -> tuple[Tensor, Tensor]:
         """Current (K [V', 3, 3], w2c [V', 4, 4]) of ``views``, with focal and pose corrections."""
@@ -162,19 +168,19 @@ class TrackProblem:
         w2c = perturb_w2c(self.obs.w2c[views], self.params.cam_delta[cam])
         return K, w2c
 
-    def project_landmarks(self, frames: Tensor, out: Any) -> tuple[Tensor, Tensor]:
-        """(uv [V', 68, 2], view indices [V']) for the face views of ``frames``."""
+    def project_landmarks(self, frames: Tensor, lm3d: Tensor) -> tuple[Tensor, Tensor]:
+        """(uv [V', 68, 2], view indices [V']) for the face views of ``frames``, given their
+        model landmarks ``lm3d`` [len(frames), 68, 3]."""
         pos = torch.full((len(self.scene.frame_keys),), -1, dtype=torch.long)
         pos[frames] = torch.arange(len(frames))
         views = torch.nonzero((pos[self.view_frame] >= 0) & self.obs.has_face)[:, 0]
         K, w2c = self.cameras(views)
-        uv, _ = project_views(out.landmarks68[pos[self.view_frame[views]]], K, w2c)
+        uv, _ = project_views(lm3d[pos[self.view_frame[views]]], K, w2c)
         return uv, views
 
     def _terms(self, stage: Stage, frames: Tensor) -> tuple[dict[str, Tensor], Tensor]:
         p, want = self.params, set(stage.terms)
-        out = self.run_model(frames)
-        uv, views = self.project_landmarks(frames, out)
+        uv, views = self.project_landmarks(frames, self.landmarks(frames))
         per_view = E.landmark_energy(
             uv,
             self.obs.landmarks[views],
@@ -201,7 +207,7 @@ class TrackProblem:
         if want & {"photometric", "silhouette"}:
             if self.dense is None:
                 raise ValueError(f"stage {stage.name!r} needs a dense term but none is set up")
-            dense = self.dense(self, frames, out, stage)
+            dense = self.dense(self, frames, stage)
             t.update(dense)
             if "per_frame" in dense:
                 per_frame = per_frame + dense.pop("per_frame")

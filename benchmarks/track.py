@@ -1,0 +1,145 @@
+"""Tracking speed and accuracy.
+
+* speed: seconds per frame on 2 CPU threads for a monocular 256 x 256 video (24 frames of
+  ``../shared/realdata/liveportrait_d3.mp4``; frames stay in memory), landmarks (MediaPipe and
+  dlib) and fitting (the tiny profile's stages, with and without the dense term) separately;
+* accuracy: synthetic heads with known parameters rendered by our own renderer (3 frames;
+  3 cameras and 1 camera): face-region vertex error relative to the head width, as fitted
+  ("world") and after rigid alignment ("aligned"), and landmark reprojection error in pixels.
+
+Run from the repo root: ``.venv/bin/python benchmarks/track.py``. Prints one JSON object last.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from headforge.cameras import focal_from_fov, intrinsics  # noqa: E402
+from headforge.config import TrackConfig, load_section  # noqa: E402
+from headforge.morphable import load_head_model  # noqa: E402
+from headforge.tracking.dense import DenseTerm, GaussianHead  # noqa: E402
+from headforge.tracking.fit import fit_subject  # noqa: E402
+from headforge.tracking.scene import View, build_scene  # noqa: E402
+from headforge.tracking.synthetic import (  # noqa: E402
+    rig,
+    sample_params,
+    smooth_albedo,
+    synthetic_case,
+    vertex_errors,
+)
+
+REALDATA = ROOT.parent / "shared" / "realdata"
+
+
+def video_frames(path: Path, n: int, size: int) -> list[np.ndarray]:
+    import av
+    from PIL import Image
+
+    with av.open(str(path)) as c:
+        total = c.streams.video[0].frames or 300
+        step = max(1, total // n)
+        out = []
+        for i, fr in enumerate(c.decode(video=0)):
+            if i % step == 0 and len(out) < n:
+                out.append(np.asarray(fr.to_image().resize((size, size), Image.BILINEAR)))
+    return out
+
+
+def speed(cfg: TrackConfig, model, n_frames: int = 24) -> dict[str, object]:
+    from headforge.tracking.detect_dlib import DlibDetector
+    from headforge.tracking.detect_mediapipe import MediaPipeDetector
+
+    frames = video_frames(REALDATA / "liveportrait_d3.mp4", n_frames, 256)
+    res: dict[str, object] = {"frames": len(frames), "size": 256}
+    lms = {}
+    for name, cls in (("mediapipe", MediaPipeDetector), ("dlib", DlibDetector)):
+        with cls() as det:
+            det.detect(frames[0])  # warm-up
+            t0 = time.perf_counter()
+            lms[name] = [det.detect(f) for f in frames]
+            res[f"landmarks_{name}_s_per_frame"] = (time.perf_counter() - t0) / len(frames)
+    f = focal_from_fov(30.0, 256)
+    K = intrinsics(f, f, 128, 128)
+    views = [View("clip", "video", f"{i:06d}", K, np.eye(4), 256, 256, True)
+             for i in range(len(frames))]  # fmt: skip
+    scene = build_scene("bench", views)
+    for dense_on in (False, True):
+        dense = None
+        if dense_on:
+            imgs = torch.from_numpy(np.stack(frames)).float() / 255.0
+            dense = DenseTerm(GaussianHead(model, cfg.dense_parts), imgs, None,
+                              cfg.dense_resolution, cfg.dense_views_per_step)  # fmt: skip
+        t0 = time.perf_counter()
+        out = fit_subject(model, scene, lms["mediapipe"], cfg, model.n_shape, model.n_expr,
+                          dense=dense)  # fmt: skip
+        key = "fit_dense" if dense_on else "fit_landmarks_only"
+        res[f"{key}_s_per_frame"] = (time.perf_counter() - t0) / len(frames)
+        res[f"{key}_stage_s"] = {s.name: round(s.seconds, 2) for s in out.optim.stages}
+        res[f"{key}_landmark_error_px"] = float(np.nanmean(out.view_error_px))
+        res[f"{key}_status"] = {s: sum(fr.status == s for fr in out.frames)
+                                for s in {fr.status for fr in out.frames}}  # fmt: skip
+    return res
+
+
+def accuracy(cfg: TrackConfig, model) -> dict[str, object]:
+    face = model.part_mask("face") | model.part_mask("eyes") | model.part_mask("mouth")
+    truth = sample_params(3, seed=1, n_shape=model.n_shape, n_expr=model.n_expr)
+    gt = GaussianHead(model, cfg.dense_parts)
+    gt.albedo_logit.copy_(torch.logit(smooth_albedo(gt, model)))
+    out: dict[str, object] = {}
+    for n_cams in (3, 1):
+        case = synthetic_case(model, truth, rig(n_cams), noise_px=0.3, head=gt)
+        for dense_on in (False, True):
+            dense = None
+            if dense_on:
+                dense = DenseTerm(
+                    GaussianHead(model, cfg.dense_parts),
+                    case.images,
+                    case.masks,
+                    cfg.dense_resolution,
+                    cfg.dense_views_per_step,
+                )
+            t0 = time.perf_counter()
+            r = fit_subject(model, build_scene("syn", case.views), case.landmarks, cfg,
+                            model.n_shape, model.n_expr, dense=dense)  # fmt: skip
+            e = vertex_errors(model, r.params.per_frame(), truth, face)
+            key = f"{'multiview3' if n_cams > 1 else 'monocular'}_{'dense' if dense_on else 'lmk'}"
+            out[key] = {
+                "vertex_error_world_max": float(e.world.max()),
+                "vertex_error_world_mean": float(e.world.mean()),
+                "vertex_error_aligned_max": float(e.aligned.max()),
+                "landmark_error_px_mean": float(np.nanmean(r.view_error_px)),
+                "landmark_error_px_max": float(np.nanmax(r.view_error_px)),
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+    return out
+
+
+def main() -> dict[str, object]:
+    torch.set_num_threads(2)
+    cfg = load_section(TrackConfig, "track", profile="tiny")
+    model = load_head_model()
+    result: dict[str, object] = {
+        "benchmark": "track", "torch_threads": 2, "profile": "tiny",
+        "steps": {"rigid": cfg.steps_rigid, "landmarks": cfg.steps_landmarks,
+                  "dense": cfg.steps_dense, "dense_resolution": cfg.dense_resolution},
+    }  # fmt: skip
+    if REALDATA.is_dir():
+        result["speed_monocular_256"] = speed(cfg, model)
+    else:
+        result["speed_monocular_256"] = f"skipped: {REALDATA} not found"
+    result["accuracy_synthetic_256"] = accuracy(cfg, model)
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main()))

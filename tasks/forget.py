@@ -1,0 +1,133 @@
+"""Prefect tasks of the ``forget`` and ``retention`` flows.
+
+Every task is uncached and keeps its result in memory only (``persist_result=False``): a plan
+names the subject's files, and Prefect's result storage is one of the places forget must clean,
+not fill. Logs carry counts and the salted subject digest, never the id or paths.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from headforge.privacy import Registry
+from headforge.privacy.forget import (
+    ApplyResult,
+    ForgetPlan,
+    ForgetSettings,
+    Resume,
+    RetentionDue,
+    VerifyResult,
+    apply_subject,
+    due_for_retention,
+    finish,
+    forget_subject,
+    load_settings,
+    open_stores,
+    plan_subject,
+    resume_pending,
+    retrain_stages,
+    verify_forgotten,
+)
+from headforge.privacy.records import AuditEntry
+
+_OPTS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+def prefect_storage_dirs(root: Path) -> list[Path]:
+    """This process's Prefect result storage plus the usual defaults."""
+    from prefect.settings import get_current_settings
+
+    from headforge.privacy.forget.settings import default_prefect_storage
+
+    current = Path(get_current_settings().results.local_storage_path).expanduser()
+    return [current, *[p for p in default_prefect_storage(root) if p != current]]
+
+
+@task(name="forget-load-settings", **_OPTS)
+def load_forget_settings(root: str) -> ForgetSettings:
+    """params.yaml ``retention`` section, DVC's cache/remotes, Prefect storage folders."""
+    base = Path(root)
+    return load_settings(base, prefect_storage=prefect_storage_dirs(base))
+
+
+@task(name="forget-resume", **_OPTS)
+def resume(settings: ForgetSettings, subject: str, dry_run: bool) -> Resume:
+    """Finish an interrupted run of the same subject first (its journal)."""
+    with Registry.from_config(settings.root) as reg:
+        res = resume_pending(settings, reg, subject, open_stores(settings.layout, settings.root),
+                             dry_run=dry_run)
+    if res.applied is not None:
+        get_run_logger().info("finished an interrupted run: %d action(s) done, %d skipped",
+                              res.applied.done, res.applied.skipped)
+    return res
+
+
+@task(name="forget-plan", **_OPTS)
+def plan(settings: ForgetSettings, subject: str, scope: str | None, prior: Resume,
+         dry_run: bool) -> ForgetPlan:
+    """Find every copy: lineage, workspace scan, DVC history/cache/remotes, Prefect storage."""
+    with Registry.from_config(settings.root) as reg:
+        p = plan_subject(settings, reg, subject, scope, prior,
+                         open_stores(settings.layout, settings.root), create_salt=not dry_run)
+    get_run_logger().info("plan for subject %s: %s", p.digest[:12], p.counts())
+    return p
+
+
+@task(name="forget-apply", retries=2, retry_delay_seconds=10, **_OPTS)
+def apply(settings: ForgetSettings, p: ForgetPlan, prior: Resume) -> ApplyResult:
+    """Delete/rewrite everything in the plan (idempotent: a retry resumes the journal)."""
+    with Registry.from_config(settings.root) as reg:
+        res = apply_subject(settings, reg, p, prior, open_stores(settings.layout, settings.root))
+    get_run_logger().info("applied %d action(s), %d failed, %d bytes freed", res.done,
+                          len(res.failed), res.bytes_freed)
+    return res
+
+
+@task(name="forget-retrain", **_OPTS)
+def retrain(settings: ForgetSettings, stages: list[str]) -> list[str]:
+    """``dvc repro`` the model stages trained on the subject (when configured)."""
+    retrain_stages(settings, stages)
+    return stages
+
+
+@task(name="forget-verify", **_OPTS)
+def verify(settings: ForgetSettings, p: ForgetPlan) -> VerifyResult:
+    """Scan every store again for the subject's hashes and pseudonym: must find nothing."""
+    with Registry.from_config(settings.root) as reg:
+        res = verify_forgotten(settings, reg, p, open_stores(settings.layout, settings.root))
+    get_run_logger().info("verify: %s", res.summary())
+    return res
+
+
+@task(name="forget-audit", **_OPTS)
+def audit(settings: ForgetSettings, p: ForgetPlan, applied: ApplyResult, verified: VerifyResult,
+          trigger: str) -> AuditEntry:
+    """Hash-chained audit entry (counts and hashes only); closes the journal."""
+    with Registry.from_config(settings.root) as reg:
+        return finish(settings, reg, p, applied, verified, trigger)
+
+
+@task(name="retention-due", **_OPTS)
+def find_due(settings: ForgetSettings, now: datetime | None) -> list[RetentionDue]:
+    """Subjects (or scopes) whose consent ended: what the sweep forgets."""
+    with Registry.from_config(settings.root) as reg:
+        due = due_for_retention(settings, reg, now)
+    get_run_logger().info("%d forget(s) due", len(due))
+    return due
+
+
+@task(name="retention-forget", **_OPTS)
+def forget_due(settings: ForgetSettings, due: RetentionDue) -> dict[str, Any]:
+    """Forget one due subject/scope without asking (the retention policy is the approval)."""
+    with Registry.from_config(settings.root) as reg:
+        out = forget_subject(settings, reg, due.subject, scope=due.scope, trigger="retention",
+                             retrain=(lambda st: retrain_stages(settings, st))
+                             if settings.config.retrain_after_forget else None)
+    summary = out.summary()
+    get_run_logger().info("retention forget %s: %s", out.plan.digest[:12], out.status)
+    return summary

@@ -1,0 +1,44 @@
+"""Prefect tasks of the ``synth`` stage: one task per shard, each a Blender process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from headforge.config import HeadModelConfig, SynthConfig
+from headforge.synthesis import DatasetSummary, ShardOutcome, finish, prepare, render_shard
+from headforge.synthesis.plan import PlanContext
+
+
+@task(name="prepare-synth", cache_policy=NO_CACHE)
+def prepare_synth(cfg: SynthConfig, root: Path, held_out: int,
+                  head_model: HeadModelConfig) -> PlanContext:
+    """Load the head model; build the camera rig and the UV atlas shared by all shards."""
+    return prepare(cfg, root, held_out=held_out, head_model=head_model)
+
+
+@task(name="render-synth-shard", cache_policy=NO_CACHE)
+def render_synth_shard(ctx: PlanContext, shard: int, root: Path) -> ShardOutcome:
+    """Plan, render (own Blender process) and validate one shard.
+
+    A failed shard is returned, not raised, so the other shards finish; the flow reports it.
+    Not cached by Prefect: DVC decides whether the stage reruns.
+    """
+    outcome = render_shard(ctx, shard, root)
+    log = get_run_logger()
+    if outcome.ok:
+        log.info("%s: %d images in %.1f s", outcome.shard, len(outcome.rows),
+                 outcome.result.seconds)
+    else:
+        log.error("%s failed: %s", outcome.shard,
+                  "; ".join([outcome.result.error, *outcome.errors]).strip("; "))
+    return outcome
+
+
+@task(name="write-synth-manifest", cache_policy=NO_CACHE)
+def write_synth_manifest(ctx: PlanContext, outcomes: list[ShardOutcome],
+                         seconds: float) -> DatasetSummary:
+    """Drop stale identity folders, write ``manifest.parquet`` and summarise."""
+    return finish(ctx, outcomes, seconds)

@@ -1,0 +1,73 @@
+"""The Prefect flows ``forget`` and ``retention`` on the three-subject project (one harness)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from forget_fixture import subject_files
+
+from headforge.privacy import Registry, Scope
+
+prefect_testing = pytest.importorskip("prefect.testing.utilities")
+
+
+@pytest.fixture(scope="module")
+def harness():
+    with prefect_testing.prefect_test_harness(server_startup_timeout=180):  # loaded CI hosts
+        yield
+
+
+def test_forget_and_retention_flows(harness, case: Path, root: Path, reg: Registry,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.settings import PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+
+    from flows.forget import forget
+    from flows.retention import retention
+
+    monkeypatch.setenv("HOME", str(case / "home"))  # ~/.prefect/storage: a private one
+    with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: case / "prefect"}):
+        kept = subject_files(root, "s0002")
+        # without --yes outside a deployment: preview only, nothing changes
+        out = forget("s0001", root=str(root))
+        assert out["status"] == "not-approved"
+        assert (root / "inbox/s0001").is_dir() and reg.has_consent("s0001", Scope.CAPTURE)
+        assert out["counts"]["workspace.delete"] >= 10
+
+        # as a deployment run: pauses for approval (a form without the id or paths)
+        import flows.forget as fmod
+
+        asked: list[dict] = []
+
+        def fake_pause(wait_for_input, timeout):
+            asked.append({"text": wait_for_input._description, "timeout": timeout})
+            return wait_for_input()  # the form's initial data: approve=False -> rejected
+
+        monkeypatch.setattr(fmod, "in_deployment", lambda: True)
+        monkeypatch.setattr(fmod, "pause_flow_run", fake_pause)
+        assert forget("s0001", root=str(root))["status"] == "not-approved"
+        assert asked and asked[0]["timeout"] == 86400 and "s0001" not in asked[0]["text"]
+        assert "workspace" in asked[0]["text"] and (root / "inbox/s0001").is_dir()
+        monkeypatch.setattr(fmod, "in_deployment", lambda: False)
+
+        out = forget("s0001", yes=True, root=str(root))
+        assert out["status"] == "forgotten" and out["verify"]["ok"]
+        assert "s0001" not in json.dumps(out)  # what Prefect keeps: counts and digest only
+        assert not (root / "inbox/s0001").exists()
+        results = {s: case / "prefect" / hashlib.sha256(s.encode()).hexdigest()
+                   for s in ("s0001", "s0002")}
+        assert not results["s0001"].exists() and results["s0002"].is_file()
+        assert out["retrain"] == ["train_prior_adapt"]
+        assert forget("s0001", yes=True, root=str(root))["status"] == "nothing-to-do"
+
+        reg.withdraw("s0003")
+        swept = retention(root=str(root))
+        assert [r["status"] for r in swept] == ["forgotten"]
+        assert not (root / "inbox/s0003").exists()
+        assert subject_files(root, "s0002") == kept
+        assert retention(root=str(root)) == []
+    assert reg.verify_audit().ok
+    events = [e.event for e in reg.audit_entries()]
+    assert events.count("forget.subject") == 2
