@@ -351,7 +351,7 @@ class TrainPriorConfig:
     """Gaussians per UV texel everywhere but the scalp."""
     hair_density: float = 2.0
     """Gaussians per UV texel on the scalp (hair)."""
-    max_offset: float = 0.02
+    max_offset: float = 0.04
     """Largest Gaussian offset from the posed surface, metres."""
     lr: float = 2e-3
     """Adam learning rate of the decoder."""

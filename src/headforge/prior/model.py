@@ -40,7 +40,7 @@ class PriorSpec:
     """Gaussians per UV texel outside the scalp."""
     hair_density: float = 2.0
     """Gaussians per UV texel on the scalp."""
-    max_offset: float = 0.02
+    max_offset: float = 0.04
     """Largest Gaussian offset from the surface (metres)."""
     scale_mult: float = 0.7
     """Initial Gaussian size relative to the 3D sample spacing."""
