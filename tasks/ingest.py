@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from prefect import task
 
@@ -17,17 +16,7 @@ from headforge.data import (
     stage_subject,
 )
 from headforge.privacy import Registry
-
-
-def retry_on_io(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry only when the failure was an I/O error (never a bad capture or missing consent)."""
-    try:
-        state.result()
-    except OSError:
-        return True
-    except Exception:
-        return False
-    return False
+from tasks._retry import retry_on_io
 
 
 @task(name="load-ingest-config")

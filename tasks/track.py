@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from prefect import task
 
@@ -11,17 +10,7 @@ from headforge.config import HeadModelConfig, TrackConfig, load_section, read_pa
 from headforge.privacy import Registry
 from headforge.tracking.scene import View
 from headforge.tracking.stage import SubjectOutcome, read_subjects, run_subject, write_summary
-
-
-def retry_on_io(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry only on I/O errors (never on a missing consent or an untrackable subject)."""
-    try:
-        state.result()
-    except OSError:
-        return True
-    except Exception:
-        return False
-    return False
+from tasks._retry import retry_on_io
 
 
 @task(name="load-track-config")
