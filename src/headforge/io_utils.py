@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 _CHUNK = 1 << 20
 
@@ -63,3 +64,16 @@ def write_bytes_atomic(target: str | os.PathLike[str], data: bytes) -> Path:
 def write_text_atomic(target: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``target`` atomically."""
     return write_bytes_atomic(target, text.encode("utf-8"))
+
+
+class Closeable:
+    """Mixin for objects holding native resources: ``with obj:`` calls ``obj.close()``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from types import TracebackType
 from typing import Any
 
 import numpy as np
+
+from headforge.io_utils import Closeable
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +30,7 @@ class FaceBox:
         return max(self.width, self.height)
 
 
-class FaceDetector:
+class FaceDetector(Closeable):
     """MediaPipe face detection: the short-range model first, the full-range one as fallback.
 
     Of several faces the largest confident one is kept (the subject is the nearest face).
@@ -68,13 +69,3 @@ class FaceDetector:
             m.close()
         self._models = []
 
-    def __enter__(self) -> FaceDetector:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -10,11 +10,12 @@ Given masks always take precedence over both; see :mod:`headforge.data.ingest`.
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import Any, Literal
 
 import cv2
 import numpy as np
+
+from headforge.io_utils import Closeable
 
 MaskMethod = Literal["auto", "selfie", "grabcut"]
 
@@ -40,7 +41,7 @@ def grabcut_mask(rgb: np.ndarray, core: tuple[int, int, int, int]) -> np.ndarray
     return np.where(fg, 255, 0).astype(np.uint8)
 
 
-class Segmenter:
+class Segmenter(Closeable):
     """Computes a foreground mask for a head crop. ``method_used`` says which method runs."""
 
     def __init__(self, method: MaskMethod = "auto") -> None:
@@ -71,13 +72,3 @@ class Segmenter:
             self._selfie.close()
             self._selfie = None
 
-    def __enter__(self) -> Segmenter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
