@@ -1,7 +1,12 @@
-"""The DDP path of ``train`` under ``torchrun`` on CPU (gloo, loopback, two ranks)."""
+"""The DDP path of ``train`` under ``torchrun`` on CPU (gloo, loopback, two ranks).
+
+Each rank runs ``ddp_child.py`` and reports a digest of its replica, its losses and the files
+it wrote; a second launch resumes both ranks from the step-1 checkpoint.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -10,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("ddp_child.py")
@@ -29,7 +35,9 @@ def _torchrun(manifest: Path, out: Path, snapshot_step: int) -> list[dict]:
 @pytest.mark.slow
 def test_torchrun_two_ranks_average_gradients_and_resume(heads_manifest: Path,
                                                          tmp_path: Path) -> None:
-    from headforge.prior.train import load_checkpoint
+    from headforge.prior.stage import load_head
+    from headforge.prior.train import load_checkpoint, train
+    from tests.prior.helpers import HEAD, TINY_TRAIN, training_views
 
     out = tmp_path / "ddp"
     r0, r1 = _torchrun(heads_manifest, out, snapshot_step=1)
@@ -44,6 +52,19 @@ def test_torchrun_two_ranks_average_gradients_and_resume(heads_manifest: Path,
     assert metrics["world_size"] == 2 and metrics["steps"] == STEPS
     ck = load_checkpoint(out / "checkpoints" / "last.pt")
     assert len(ck["rng_ranks"]) == 2 and not (ck["rng_ranks"][0] == ck["rng_ranks"][1]).all()
+
+    # `dvc repro` in one process afterwards reuses the finished two-process run as it is
+    trained = load_checkpoint(out / "prior.pt")
+    cfg = dataclasses.replace(TINY_TRAIN, steps=STEPS, checkpoint_every=1)
+    views, _ = training_views(heads_manifest, cfg)
+    head, parts = load_head(HEAD)
+    again = train(cfg, views, out, head, parts)
+    assert again.resumed_from == STEPS and [h["loss"] for h in again.history] == r0["losses"]
+    reused = load_checkpoint(out / "prior.pt")
+    for k, v in trained["decoder"].items():
+        assert torch.equal(v, reused["decoder"][k]), k
+    assert torch.equal(trained["latents"], reused["latents"])
+    assert json.loads((out / "train_metrics.json").read_text())["world_size"] == 2
 
     # resume both ranks from the step-1 checkpoint: the same batches per rank follow, so the
     # result is the uninterrupted run's

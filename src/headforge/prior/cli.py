@@ -17,7 +17,11 @@ def train_cmd(
     adapt: list[str] = typer.Option(
         [], help="Also adapt to these consented real subjects (needs train_prior.adapt_steps)."),
 ) -> None:
-    """Train (or resume) the base prior on synthetic identities; optionally adapt it."""
+    """Train (or resume) the base prior on synthetic identities; optionally adapt it.
+
+    Multi-GPU: ``torchrun --standalone --nproc_per_node=N -m headforge.cli prior train``
+    (one process per GPU, DistributedDataParallel; rank 0 writes the files).
+    """
     import os
 
     from headforge.config import EvaluateConfig, HeadModelConfig, TrainPriorConfig, load_section
@@ -33,12 +37,15 @@ def train_cmd(
     with ProgressBoard(mode=None if rank0 else "off") as board:
         bar = TrainProgress(board.add("train_prior base", cfg.steps, "steps"))
         res = train_base(cfg, head_cfg, held_out, manifest=manifest, callbacks=[bar])
-    typer.echo(json.dumps({"checkpoint": str(res.checkpoint), "steps": res.steps,
-                           "resumed_from": res.resumed_from,
-                           "final_loss": res.history[-1]["loss"]}))
+    if rank0:
+        typer.echo(json.dumps({"checkpoint": str(res.checkpoint), "steps": res.steps,
+                               "resumed_from": res.resumed_from,
+                               "final_loss": res.history[-1]["loss"]}))
     if adapt:
         with ProgressBoard(mode=None if rank0 else "off") as board:
             bar = TrainProgress(board.add("train_prior adapted", cfg.adapt_steps, "steps"))
             ad = train_adapted(cfg, head_cfg, adapt, callbacks=[bar])
+        if not rank0:
+            return
         typer.echo("adaptation skipped (adapt_steps is 0 or no tracked frames)" if ad is None
                    else json.dumps({"adapted": str(ad.checkpoint), "steps": ad.steps}))

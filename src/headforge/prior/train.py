@@ -245,8 +245,16 @@ def train(
     resumed_from: int | None = None
     last = out_dir / "checkpoints" / "last.pt"
     key = run_key(cfg, prior.spec.to_dict(), total, lr_dec, base_info, world)
+    # a run finished with another number of processes (torchrun on a GPU box, then
+    # `dvc repro` in one process) is reused as it is; an unfinished one is only resumed by the
+    # same world size (the batches per step depend on it)
+    key_any = run_key(cfg, prior.spec.to_dict(), total, lr_dec, base_info, 0)
     ck = load_checkpoint(last) if last.is_file() else None
-    if ck is not None and ck.get("run_key") == key:
+    finished_elsewhere = ck is not None and ck.get("run_key_any_world") == key_any and \
+        int(ck["step"]) >= total
+    trained_world = int(ck.get("world", world)) if ck is not None and finished_elsewhere \
+        else world
+    if ck is not None and (ck.get("run_key") == key or finished_elsewhere):
         prior.decoder.load_state_dict(ck["decoder"])
         with torch.no_grad():
             prior.latents.copy_(ck["latents"])
@@ -303,6 +311,7 @@ def train(
                 save_checkpoint(last, prior, step + 1, {
                     "optimizer": opt.state_dict(), "rng": gen.get_state(), "rng_ranks": rngs,
                     "history": history, "base": base_info, "run_key": key,
+                    "run_key_any_world": key_any, "world": world,
                 })
                 for cb in callbacks:
                     cb.on_checkpoint(step + 1, last)
@@ -315,7 +324,7 @@ def train(
             "final_loss": _tail_mean(history, "loss"), "final_psnr": _tail_mean(history, "psnr"),
             "first_loss": history[0]["loss"], "n_gaussians": prior.n_gaussians,
             "gaussians_per_part": prior.part_counts(), "subjects": list(views.subjects),
-            "seconds_this_run": time.perf_counter() - t0, "world_size": world,
+            "seconds_this_run": time.perf_counter() - t0, "world_size": trained_world,
             "base": base_info,
         }
         write_text_atomic(out_dir / "train_metrics.json", json.dumps(summary, indent=2))
