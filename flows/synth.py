@@ -5,7 +5,8 @@
 Shards render in parallel (``synth.max_workers`` Blender processes, or a Dask cluster when
 ``synth.runner: dask``); a failed shard does not stop the others, but fails the stage at the end
 with every shard's error, after the finished identities were validated and written to the
-manifest.
+manifest. Finished shards show as a progress bar on a terminal, else as log lines
+(``HEADFORGE_PROGRESS``, see :mod:`headforge.progress`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prefect import flow
+from prefect import flow, get_run_logger
+from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from headforge.config import EvaluateConfig, HeadModelConfig, SynthConfig, load_section, read_params
 from headforge.paths import project_root
+from headforge.progress import ProgressBoard
 from headforge.synthesis import SynthFailed
 from headforge.timing import stage_timer
 from tasks.synth import prepare_synth, render_synth_shard, write_synth_manifest
@@ -50,6 +53,11 @@ def synth(root: str | None = None, profile: str | None = None) -> dict[str, Any]
         ctx = prepare_synth.submit(cfg, base, held_out, head).result()
         t0 = time.perf_counter()
         futures = [render_synth_shard.submit(ctx, s, base) for s in range(ctx.n_shards)]
+        with ProgressBoard(log=get_run_logger().info) as board:
+            bar = board.add("synth shards", ctx.n_shards, "shards")
+            for f in as_completed(futures):
+                o = f.result()
+                bar.advance(last=o.shard, ok="yes" if o.ok else "FAILED")
         outcomes = [f.result() for f in futures]
         summary = write_synth_manifest.submit(ctx, outcomes, time.perf_counter() - t0).result()
         if summary.failed:

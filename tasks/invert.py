@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from headforge.config import HeadModelConfig, InvertConfig, TrainPriorConfig, load_section
 from headforge.invert.stage import (
@@ -16,6 +16,7 @@ from headforge.invert.stage import (
 from headforge.paths import data_dir, results_dir
 from headforge.prior.data import read_manifest
 from headforge.prior.stage import adapted_dir, base_dir
+from headforge.progress import ProgressBoard, StageProgress
 
 
 def _prior_path(root: Path, real: bool) -> Path:
@@ -37,5 +38,9 @@ def invert_one(root: Path, subject: str, real: bool) -> str:
         manifest = data_dir("synth", root) / "manifest.parquet"
         chosen = synthetic_subject_inputs(read_manifest(manifest), subject, cfg,
                                           manifest.parent)
-    out = invert_subject(prior, chosen, cfg, results_dir("invert", root) / subject, subject, ckpt)
+    with ProgressBoard(log=get_run_logger().info) as board:
+        steps = StageProgress(board, subject)
+        out = invert_subject(prior, chosen, cfg, results_dir("invert", root) / subject, subject,
+                             ckpt, callback=steps)
+        steps.close()
     return str(out)

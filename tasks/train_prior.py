@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from dvclive import Live
-from prefect import task
+from prefect import get_run_logger, task
 
 from headforge.config import EvaluateConfig, HeadModelConfig, TrainPriorConfig, load_section
+from headforge.prior.progress import TrainProgress
 from headforge.prior.stage import train_adapted, train_base
 from headforge.prior.train import TrainCallback
+from headforge.progress import ProgressBoard
 
 LOGGED = ("loss", "psnr", "l1", "dssim", "mask", "offset", "scale")
 
@@ -34,14 +36,20 @@ def _live(root: Path) -> Live:
                 save_dvc_exp=False, dvcyaml=None)
 
 
+def _board() -> ProgressBoard:
+    """Bars on a terminal, else progress lines in the task's log."""
+    return ProgressBoard(log=get_run_logger().info)
+
+
 @task(name="train-base-prior", retries=1, retry_delay_seconds=1)
 def train_base_prior(root: Path) -> dict[str, Any]:
     """Train the base prior on synthetic identities (a retry resumes from the checkpoint)."""
     cfg = load_section(TrainPriorConfig, "train_prior")
     held_out = load_section(EvaluateConfig, "evaluate").held_out
-    with _live(root) as live:
+    with _live(root) as live, _board() as board:
+        bar = TrainProgress(board.add("train_prior base", cfg.steps, "steps"))
         res = train_base(cfg, load_section(HeadModelConfig, "head_model"), held_out, root,
-                         callbacks=[LiveCallback(live, "base")])
+                         callbacks=[LiveCallback(live, "base"), bar])
     return {"checkpoint": str(res.checkpoint), "steps": res.steps,
             "resumed_from": res.resumed_from, "seconds": res.seconds}
 
@@ -50,7 +58,8 @@ def train_base_prior(root: Path) -> dict[str, Any]:
 def adapt_prior(root: Path, subjects: list[str]) -> dict[str, Any] | None:
     """Adapt the base prior to consented, tracked real subjects (skipped when off)."""
     cfg = load_section(TrainPriorConfig, "train_prior")
-    with _live(root) as live:
+    with _live(root) as live, _board() as board:
+        bar = TrainProgress(board.add("train_prior adapted", cfg.adapt_steps, "steps"))
         res = train_adapted(cfg, load_section(HeadModelConfig, "head_model"), subjects, root,
-                            callbacks=[LiveCallback(live, "adapted")])
+                            callbacks=[LiveCallback(live, "adapted"), bar])
     return None if res is None else {"checkpoint": str(res.checkpoint), "steps": res.steps}

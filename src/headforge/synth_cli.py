@@ -35,6 +35,7 @@ def run(
     """Render the dataset with params.yaml's synth settings (plus overrides)."""
     from headforge.config import EvaluateConfig, HeadModelConfig, load_section
     from headforge.paths import project_root
+    from headforge.progress import ProgressBoard
     from headforge.synthesis import SynthFailed, build_dataset
 
     cfg = _config(profile, {"identities": identities, "expressions": expressions,
@@ -42,9 +43,14 @@ def run(
                             "samples": samples, "max_workers": workers})
     root = project_root()
     try:
-        summary = build_dataset(
-            cfg, root, out_dir=out, held_out=load_section(EvaluateConfig, "evaluate").held_out,
-            head_model=load_section(HeadModelConfig, "head_model", profile=profile))
+        with ProgressBoard() as board:
+            bar = board.add("synth shards", None, "shards")
+            summary = build_dataset(
+                cfg, root, out_dir=out,
+                held_out=load_section(EvaluateConfig, "evaluate").held_out,
+                head_model=load_section(HeadModelConfig, "head_model", profile=profile),
+                on_shard=lambda o, n, total: bar.update(n, total, last=o.shard,
+                                                        ok="yes" if o.ok else "FAILED"))
     except SynthFailed as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(1) from e

@@ -31,6 +31,7 @@ def run_cmd(
     from headforge.paths import data_dir, results_dir
     from headforge.prior.data import read_manifest
     from headforge.prior.stage import base_dir
+    from headforge.progress import ProgressBoard, StageProgress
 
     cfg = load_section(InvertConfig, "invert")
     device = load_section(TrainPriorConfig, "train_prior").device
@@ -42,8 +43,11 @@ def run_cmd(
     else:
         man = manifest or data_dir("synth") / "manifest.parquet"
         chosen = synthetic_subject_inputs(read_manifest(man), subject, cfg, man.parent)
-    path = invert_subject(model, chosen, cfg, out or results_dir("invert") / subject, subject,
-                          ckpt, baseline=baseline)
+    with ProgressBoard() as board:
+        steps = StageProgress(board, subject)
+        path = invert_subject(model, chosen, cfg, out or results_dir("invert") / subject,
+                              subject, ckpt, baseline=baseline, callback=steps)
+        steps.close()
     typer.echo(json.dumps(json.loads((path / "card.json").read_text()), indent=2))
 
 

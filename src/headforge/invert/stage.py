@@ -19,7 +19,7 @@ import torch
 from headforge.config import HeadModelConfig, InvertConfig
 from headforge.invert.baseline import fit_baseline
 from headforge.invert.bundle import write_bundle
-from headforge.invert.core import InversionInputs, invert
+from headforge.invert.core import InversionInputs, StepCallback, invert
 from headforge.invert.views import frontal_views, pick_frames
 from headforge.prior.data import ViewSet, has_params, load_views
 from headforge.prior.model import HeadPrior
@@ -117,10 +117,15 @@ def _frame_order(frame: object) -> tuple[int, str]:
 
 
 def invert_subject(prior: HeadPrior, chosen: SubjectInputs, cfg: InvertConfig, out_dir: Path,
-                   subject: str, prior_checkpoint: Path, baseline: bool = True) -> Path:
-    """Invert, fit the no-prior baseline for the same wall time, write the bundle."""
+                   subject: str, prior_checkpoint: Path, baseline: bool = True,
+                   callback: StepCallback | None = None) -> Path:
+    """Invert, fit the no-prior baseline for the same wall time, write the bundle.
+
+    ``callback`` sees every optimisation step of both (e.g. a progress display).
+    """
     torch.manual_seed(0)
-    res = invert(prior, chosen.inputs, cfg)
-    base = fit_baseline(prior, chosen.inputs, cfg, seconds=res.seconds) if baseline else None
+    res = invert(prior, chosen.inputs, cfg, callback)
+    base = fit_baseline(prior, chosen.inputs, cfg, seconds=res.seconds,
+                        callback=callback) if baseline else None
     return write_bundle(out_dir, subject, res, chosen.inputs, prior_checkpoint, base,
                         cfg.turntable_frames, chosen.card)

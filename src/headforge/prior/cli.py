@@ -17,19 +17,35 @@ def train_cmd(
     adapt: list[str] = typer.Option(
         [], help="Also adapt to these consented real subjects (needs train_prior.adapt_steps)."),
 ) -> None:
-    """Train (or resume) the base prior on synthetic identities; optionally adapt it."""
+    """Train (or resume) the base prior on synthetic identities; optionally adapt it.
+
+    Multi-GPU: ``torchrun --standalone --nproc_per_node=N -m headforge.cli prior train``
+    (one process per GPU, DistributedDataParallel; rank 0 writes the files).
+    """
+    import os
+
     from headforge.config import EvaluateConfig, HeadModelConfig, TrainPriorConfig, load_section
+    from headforge.prior.progress import TrainProgress
     from headforge.prior.stage import train_adapted, train_base
+    from headforge.progress import ProgressBoard
 
     overrides = {"steps": steps} if steps is not None else None
     cfg = load_section(TrainPriorConfig, "train_prior", overrides=overrides)
     head_cfg = load_section(HeadModelConfig, "head_model")
     held_out = load_section(EvaluateConfig, "evaluate").held_out
-    res = train_base(cfg, head_cfg, held_out, manifest=manifest)
-    typer.echo(json.dumps({"checkpoint": str(res.checkpoint), "steps": res.steps,
-                           "resumed_from": res.resumed_from,
-                           "final_loss": res.history[-1]["loss"]}))
+    rank0 = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 shows progress
+    with ProgressBoard(mode=None if rank0 else "off") as board:
+        bar = TrainProgress(board.add("train_prior base", cfg.steps, "steps"))
+        res = train_base(cfg, head_cfg, held_out, manifest=manifest, callbacks=[bar])
+    if rank0:
+        typer.echo(json.dumps({"checkpoint": str(res.checkpoint), "steps": res.steps,
+                               "resumed_from": res.resumed_from,
+                               "final_loss": res.history[-1]["loss"]}))
     if adapt:
-        ad = train_adapted(cfg, head_cfg, adapt)
+        with ProgressBoard(mode=None if rank0 else "off") as board:
+            bar = TrainProgress(board.add("train_prior adapted", cfg.adapt_steps, "steps"))
+            ad = train_adapted(cfg, head_cfg, adapt, callbacks=[bar])
+        if not rank0:
+            return
         typer.echo("adaptation skipped (adapt_steps is 0 or no tracked frames)" if ad is None
                    else json.dumps({"adapted": str(ad.checkpoint), "steps": ad.steps}))

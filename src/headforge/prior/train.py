@@ -13,7 +13,10 @@ adaptation.
 
 Progress goes to :class:`TrainCallback` objects (the Prefect task plugs dvclive in there; the
 library imports no logger). Under ``torchrun`` (WORLD_SIZE > 1) the step runs under
-DistributedDataParallel and only rank 0 writes files.
+DistributedDataParallel (NCCL on GPUs, gloo on CPU): every rank draws its own ``batch`` views
+(seed + rank), gradients are averaged, so one step sees ``batch x world`` views; only rank 0
+calls the callbacks and writes files, checkpoints keep every rank's sampler state, and all
+ranks wait for rank 0's final files before returning.
 """
 
 from __future__ import annotations
@@ -147,17 +150,42 @@ class _Step(nn.Module):
         return self.prior(self.prior.latents[subject], params)
 
 
-def _ddp_setup(step_mod: _Step, device: torch.device) -> tuple[nn.Module, int, int]:
+def _ddp_setup(step_mod: _Step, device: torch.device) -> tuple[nn.Module, int, int, bool]:
+    """(module to step, rank, world size, whether this call started the process group)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return step_mod, 0, 1
+        return step_mod, 0, 1, False
     import torch.distributed as dist  # guarded: only under torchrun
 
-    if not dist.is_initialized():
+    owns = not dist.is_initialized()
+    if owns:
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     ddp = nn.parallel.DistributedDataParallel(
         step_mod, device_ids=[device.index] if device.type == "cuda" else None)
-    return ddp, dist.get_rank(), world
+    return ddp, dist.get_rank(), world, owns
+
+
+def _gather_rng(gen: torch.Generator, world: int) -> list[Tensor]:
+    """Every rank's batch-sampler state, in rank order (a collective under DDP)."""
+    if world <= 1:
+        return [gen.get_state()]
+    import torch.distributed as dist
+
+    states: list[Any] = [None] * world
+    dist.all_gather_object(states, gen.get_state())
+    return states
+
+
+def _ddp_finish(world: int, owns: bool) -> None:
+    """Wait until rank 0 has written its files (an adaptation on every rank reads the base
+    checkpoint next), then close the process group if :func:`_ddp_setup` opened it."""
+    if world <= 1:
+        return
+    import torch.distributed as dist
+
+    dist.barrier()
+    if owns:
+        dist.destroy_process_group()
 
 
 def train(
@@ -201,7 +229,7 @@ def train(
     else:
         prior = build_prior(cfg, views.subjects, head, part_names, head_model)
     prior = prior.to(device)
-    step_mod, rank, world = _ddp_setup(_Step(prior), device)
+    step_mod, rank, world, owns_group = _ddp_setup(_Step(prior), device)
     # per-texel maps (mean head, positional code) learn at the latent rate: each texel gets
     # gradient from few pixels, the CNN weights from all of them
     texel = [prior.decoder.mean_map, prior.decoder.pos]
@@ -217,13 +245,22 @@ def train(
     resumed_from: int | None = None
     last = out_dir / "checkpoints" / "last.pt"
     key = run_key(cfg, prior.spec.to_dict(), total, lr_dec, base_info, world)
+    # a run finished with another number of processes (torchrun on a GPU box, then
+    # `dvc repro` in one process) is reused as it is; an unfinished one is only resumed by the
+    # same world size (the batches per step depend on it)
+    key_any = run_key(cfg, prior.spec.to_dict(), total, lr_dec, base_info, 0)
     ck = load_checkpoint(last) if last.is_file() else None
-    if ck is not None and ck.get("run_key") == key:
+    finished_elsewhere = ck is not None and ck.get("run_key_any_world") == key_any and \
+        int(ck["step"]) >= total
+    trained_world = int(ck.get("world", world)) if ck is not None and finished_elsewhere \
+        else world
+    if ck is not None and (ck.get("run_key") == key or finished_elsewhere):
         prior.decoder.load_state_dict(ck["decoder"])
         with torch.no_grad():
             prior.latents.copy_(ck["latents"])
         opt.load_state_dict(ck["optimizer"])
-        gen.set_state(ck["rng"])
+        rngs = ck.get("rng_ranks") or [ck["rng"]]
+        gen.set_state(rngs[rank] if rank < len(rngs) else ck["rng"])
         history = list(ck["history"])
         start = resumed_from = int(ck["step"])
     # a checkpoint of another configuration or data is not this run's: start over
@@ -263,13 +300,18 @@ def train(
         rec.update(loss=float(loss.detach()), psnr=psnr(rgb.detach(), batch.images),
                    step=float(step + 1))
         history.append(rec)
+        due = (step + 1) % cfg.checkpoint_every == 0 or step + 1 == total
+        # every rank's sampler state goes into the checkpoint, so a resumed DDP run draws the
+        # same batches per rank as the uninterrupted one
+        rngs = _gather_rng(gen, world) if due else []
         if rank == 0:
             for cb in callbacks:
                 cb.on_step(step + 1, rec)
-            if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == total:
+            if due:
                 save_checkpoint(last, prior, step + 1, {
-                    "optimizer": opt.state_dict(), "rng": gen.get_state(),
+                    "optimizer": opt.state_dict(), "rng": gen.get_state(), "rng_ranks": rngs,
                     "history": history, "base": base_info, "run_key": key,
+                    "run_key_any_world": key_any, "world": world,
                 })
                 for cb in callbacks:
                     cb.on_checkpoint(step + 1, last)
@@ -282,10 +324,11 @@ def train(
             "final_loss": _tail_mean(history, "loss"), "final_psnr": _tail_mean(history, "psnr"),
             "first_loss": history[0]["loss"], "n_gaussians": prior.n_gaussians,
             "gaussians_per_part": prior.part_counts(), "subjects": list(views.subjects),
-            "seconds_this_run": time.perf_counter() - t0, "world_size": world,
+            "seconds_this_run": time.perf_counter() - t0, "world_size": trained_world,
             "base": base_info,
         }
         write_text_atomic(out_dir / "train_metrics.json", json.dumps(summary, indent=2))
+    _ddp_finish(world, owns_group)
     return TrainResult(checkpoint=final, steps=done, resumed_from=resumed_from,
                        history=history, seconds=time.perf_counter() - t0,
                        n_gaussians=prior.n_gaussians)

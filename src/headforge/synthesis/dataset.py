@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,16 +142,27 @@ def finish(ctx: PlanContext, outcomes: list[ShardOutcome], seconds: float) -> Da
     )
 
 
+ShardCallback = Callable[[ShardOutcome, int, int], None]
+"""Called as each shard finishes: (outcome, shards finished so far, shards in all)."""
+
+
 def build_dataset(cfg: SynthConfig, root: Path, out_dir: Path | None = None,
                   work_dir: Path | None = None, held_out: int = 0,
                   head_model: HeadModelConfig | None = None,
-                  raise_on_failure: bool = True) -> DatasetSummary:
+                  raise_on_failure: bool = True,
+                  on_shard: ShardCallback | None = None) -> DatasetSummary:
     """Render the whole dataset with ``cfg.max_workers`` Blender processes at once."""
     ctx = prepare(cfg, root, out_dir, work_dir, held_out, head_model)
     shutil.rmtree(ctx.staging_dir, ignore_errors=True)
     t0 = time.perf_counter()
+    done: dict[int, ShardOutcome] = {}
     with ThreadPoolExecutor(max_workers=cfg.max_workers) as pool:
-        outcomes = list(pool.map(lambda s: render_shard(ctx, s, root), range(ctx.n_shards)))
+        futures = {pool.submit(render_shard, ctx, s, root): s for s in range(ctx.n_shards)}
+        for fut in as_completed(futures):
+            done[futures[fut]] = fut.result()
+            if on_shard is not None:
+                on_shard(done[futures[fut]], len(done), ctx.n_shards)
+    outcomes = [done[s] for s in range(ctx.n_shards)]
     summary = finish(ctx, outcomes, time.perf_counter() - t0)
     if summary.failed and raise_on_failure:
         lines = "\n".join(f"  {k}: {v}" for k, v in sorted(summary.failed.items()))
