@@ -3,7 +3,7 @@
 Synthetic subjects (never seen by the prior) were inverted from a few views of one expression:
 ``novel_view`` scores the other cameras of that expression, ``novel_expression`` every camera
 of the other expressions. Real monocular clips: ``test_frames`` scores the last frames, which
-were never inputs. Every render uses the ground-truth (or tracked) camera and parameters.
+were never inputs (composited on black through their masks, as the inputs were). Every render uses the ground-truth (or tracked) camera and parameters.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from PIL import Image
 
 from headforge.evaluate.metrics import ImageScores, foreground, mean_scores, score_images
 from headforge.invert.bundle import Drivable, LoadedBundle, to_uint8
+from headforge.invert.stage import on_black
 from headforge.prior.data import ViewSet, load_views
 
 METHODS = ("prior", "baseline")
@@ -37,9 +38,22 @@ def render_views(model: Drivable, views: ViewSet) -> tuple[torch.Tensor, torch.T
     return torch.cat(rgb), torch.cat(alpha)
 
 
-def score_split(bundle: LoadedBundle, views: ViewSet) -> dict[str, Any]:
-    """Mean foreground scores of the avatar and the baseline on ``views``."""
+def view_names(views: ViewSet) -> list[str]:
+    """``sequence/frame/camera`` label of each view (from its manifest rows)."""
+    r = views.rows
+    return [f"{s}/{f}/{c}" for s, f, c in zip(r["sequence"], r["frame"], r["camera"],
+                                              strict=True)]
+
+
+def score_split(bundle: LoadedBundle, views: ViewSet, per_image: bool = False
+                ) -> dict[str, Any]:
+    """Mean foreground scores of the avatar and the baseline on ``views``; with
+    ``per_image``, also each image's (``images``: labels; ``per_image``: method -> list
+    aligned with them)."""
     out: dict[str, Any] = {"n_images": len(views)}
+    if per_image:
+        out["images"] = view_names(views)
+        out["per_image"] = {}
     models: dict[str, Drivable | None] = {"prior": bundle.avatar, "baseline": bundle.baseline}
     renders = {}
     for name, model in models.items():
@@ -49,6 +63,8 @@ def score_split(bundle: LoadedBundle, views: ViewSet) -> dict[str, Any]:
         scores: list[ImageScores] = score_images(rgb, views.images,
                                                  foreground(views.masks, alpha))
         out[name] = mean_scores(scores)
+        if per_image:
+            out["per_image"][name] = [sc.as_dict() for sc in scores]
         renders[name] = rgb
     out["_renders"] = renders
     return out
@@ -72,9 +88,15 @@ def real_splits(df: pd.DataFrame, card: Mapping[str, Any]) -> dict[str, pd.DataF
 
 
 def evaluate_bundle(bundle: LoadedBundle, df: pd.DataFrame, params_root: Path,
-                    grid_path: Path | None = None, grid_views: int = 4) -> dict[str, Any]:
-    """Scores per split for one subject; optionally an image grid (GT / prior / baseline)."""
+                    grid_path: Path | None = None, grid_views: int = 4,
+                    per_image: bool | None = None) -> dict[str, Any]:
+    """Scores per split for one subject; optionally an image grid (GT / prior / baseline).
+
+    ``per_image`` (default: for real clips, whose few held-out frames are worth listing)
+    adds every image's scores next to the means."""
     card = bundle.card
+    if per_image is None:
+        per_image = card.get("kind") == "real"
     subject = card["subject"]
     rows = df[df["subject"] == subject]
     split_fn: Callable[[pd.DataFrame, Mapping[str, Any]], dict[str, pd.DataFrame]] = (
@@ -86,7 +108,9 @@ def evaluate_bundle(bundle: LoadedBundle, df: pd.DataFrame, params_root: Path,
         if len(sel) == 0:
             continue
         views = load_views(sel, res, params_root, [subject])
-        s = score_split(bundle, views)
+        if card.get("kind") == "real":
+            views = on_black(views)  # as the inputs were (captures keep their background)
+        s = score_split(bundle, views, per_image)
         renders = s.pop("_renders")
         result[split] = s
         pick = np.linspace(0, len(views) - 1, min(grid_views, len(views))).round().astype(int)

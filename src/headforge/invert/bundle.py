@@ -6,7 +6,8 @@ A bundle folder (``results/invert/<subject>/``) holds:
 * ``inputs.npz``: the tracking parameters, cameras and corrections used;
 * ``avatar.ply``: the Gaussians in the neutral pose (standard 3DGS layout);
 * ``renders/``: novel views (``view_XX.png``) and novel expressions (``expr_XX.png``);
-* ``turntable.gif``; ``baseline.pt``: the no-prior baseline fitted on the same inputs;
+* ``turntable.gif``; ``turntable_geometry.gif`` (grey clay, no learned colour: shareable
+  when the person's appearance is not); ``baseline.pt``: the no-prior baseline fitted on the same inputs;
 * ``card.json``: inputs, steps, wall times, fit metrics, prior checkpoint hash.
 
 The whole folder is written atomically.
@@ -34,6 +35,7 @@ from headforge.prior.data import PARAM_KEYS, load_params
 from headforge.prior.gaussians import GaussianBatch
 from headforge.prior.model import HeadPrior
 from headforge.prior.network import UVDecoder
+from headforge.prior.render import render_head
 
 Drivable = Avatar | FreeGaussians
 
@@ -54,16 +56,31 @@ def head_centre(g: GaussianBatch) -> np.ndarray:
     return g.means[0].mean(0).detach().cpu().numpy().astype(np.float64)
 
 
+SHADINGS = ("color", "geometry")
+
+
 def turntable(model: Drivable, params: Mapping[str, Tensor], K: Tensor, radius: float,
-              frames: int, res: tuple[int, int]) -> list[np.ndarray]:
-    """Frames [H, W, 3] uint8 of a full orbit around the head in ``params``."""
+              frames: int, res: tuple[int, int], shading: str = "color",
+              background: float = 0.0) -> list[np.ndarray]:
+    """Frames [H, W, 3] uint8 of a full orbit around the head in ``params``.
+
+    ``shading="geometry"`` draws the Gaussians as grey clay lit through their normals
+    (:mod:`headforge.invert.shading`) instead of their learned colours: the avatar's shape
+    without the person's appearance. ``background`` is the grey level behind the head."""
+    if shading not in SHADINGS:
+        raise ValueError(f"turntable shading {shading!r} is not one of {SHADINGS}")
+    from headforge.invert.shading import geometry_shaded
+
     with torch.no_grad():
-        centre = head_centre(model.gaussians(params))
-    w2c = torch.from_numpy(orbit_w2c(centre, radius, frames, 10.0)).float().to(K.device)
-    out = []
-    for i in range(frames):
-        r = model.render(params, K[:1], w2c[i:i + 1], res[1], res[0])
-        out.append(to_uint8(r.rgb[0]))
+        g = model.gaussians(params)
+        centre = head_centre(g)
+        w2c = torch.from_numpy(orbit_w2c(centre, radius, frames, 10.0)).float().to(K.device)
+        bg = torch.full((3,), float(background), device=K.device)
+        out = []
+        for i in range(frames):
+            gi = geometry_shaded(g, w2c[i]) if shading == "geometry" else g
+            r = render_head(gi, K[:1], w2c[i:i + 1], res[1], res[0], background=bg)
+            out.append(to_uint8(r.rgb[0]))
     return out
 
 
@@ -137,6 +154,8 @@ def write_bundle(
             r = av.render(p, K[:1], front, w, h)
             Image.fromarray(to_uint8(r.rgb[0])).save(rd / f"expr_{i:02d}.png")
         save_gif(turntable(av, first, K, radius, turntable_frames, (h, w)), tmp / "turntable.gif")
+        save_gif(turntable(av, first, K, radius, turntable_frames, (h, w), shading="geometry",
+                           background=1.0), tmp / "turntable_geometry.gif")
         card: dict[str, Any] = {
             "subject": subject,
             "inputs": list(inputs.names),

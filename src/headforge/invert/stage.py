@@ -3,11 +3,12 @@
 Synthetic held-out identities: ``shots`` views of one expression (the first sequence), the
 most frontal camera plus farthest-point samples of the frontal ones. Real monocular clips:
 ``shots`` frames chosen by farthest-point sampling in expression space among all but the last
-``test_frames`` frames (which evaluate scores).
+``test_frames`` frames (which evaluate scores), composited on black through their masks.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ def real_subject_inputs(df: pd.DataFrame, subject: str, cfg: InvertConfig, track
     order = sorted(range(len(rows)), key=lambda i: _frame_order(rows["frame"].iloc[i]))
     rows = rows.iloc[order].reset_index(drop=True)
     res = min(cfg.resolution, native_size(rows))
-    views = load_views(rows, res, track_root, [subject])
+    views = on_black(load_views(rows, res, track_root, [subject]))
     expr = torch.cat([views.params["expr"], views.params["jaw_pose"]], -1).numpy()
     inp, test = pick_frames(expr, cfg.shots, cfg.test_frames)
     sel = views.select(np.isin(np.arange(len(rows)), inp))
@@ -109,6 +110,15 @@ def real_subject_inputs(df: pd.DataFrame, subject: str, cfg: InvertConfig, track
         "kind": "real", "sequence": seq, "input_frames": [str(f) for f in rows["frame"].iloc[inp]],
         "test_frames": [str(f) for f in rows["frame"].iloc[test]],
     })
+
+
+def on_black(views: ViewSet) -> ViewSet:
+    """Views with their images composited on black through their masks.
+
+    Captures keep their background in the RGB file (the mask lies beside it), while the prior
+    renders on black and its energies compare whole images: real inputs and their held-out
+    frames are composited before inversion and scoring. (Synthetic renders already are.)"""
+    return dataclasses.replace(views, images=views.images * views.masks)
 
 
 def _frame_order(frame: object) -> tuple[int, str]:
