@@ -16,8 +16,6 @@ from headforge.privacy import Registry, Scope
 
 from .conftest import make_captures
 
-pytestmark = pytest.mark.slow
-
 # Files that record wall-clock times (allowed to differ between runs).
 _TIMED = ("track_report.json", "track.json", "synth.json", "timings")
 
@@ -32,11 +30,20 @@ def _hashes(folder: Path) -> dict[str, str]:
     }
 
 
+@pytest.fixture(scope="module")
+def harness():
+    """One temporary Prefect server for the flows of this module."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield
+
+
 def _with_runner(params: str, runner: str) -> str:
     return params.replace("RUNNER", runner)
 
 
-def test_dask_runner_choice(tmp_path: Path) -> None:
+def test_dask_runner_choice() -> None:
     from prefect.task_runners import ThreadPoolTaskRunner
     from prefect_dask import DaskTaskRunner
 
@@ -52,9 +59,8 @@ def test_dask_runner_choice(tmp_path: Path) -> None:
         task_runner(TrackConfig(runner="ray"))  # type: ignore[arg-type]
 
 
-def test_track_dask_matches_local(tmp_path: Path, realdata: Path) -> None:
-    from prefect.testing.utilities import prefect_test_harness
-
+@pytest.mark.slow
+def test_track_dask_matches_local(tmp_path: Path, realdata: Path, harness: None) -> None:
     from flows.track import run
 
     base = make_captures(tmp_path / "local", realdata)
@@ -64,21 +70,19 @@ def test_track_dask_matches_local(tmp_path: Path, realdata: Path) -> None:
     roots = {"local": base, "dask": tmp_path / "dask"}
     shutil.copytree(base, roots["dask"])
     out = {}
-    with prefect_test_harness():
-        for runner, root in roots.items():
-            (root / "params.yaml").write_text(_with_runner(params, runner))
-            with Registry.from_config(root) as reg:
-                reg.grant("s0001", Scope.CAPTURE, "form:test/1")
-            out[runner] = run(root=root)
+    for runner, root in roots.items():
+        (root / "params.yaml").write_text(_with_runner(params, runner))
+        with Registry.from_config(root) as reg:
+            reg.grant("s0001", Scope.CAPTURE, "form:test/1")
+        out[runner] = run(root=root)
     assert out["dask"] == out["local"] and out["local"]["tracked"] == ["s0001"]
     a, b = (_hashes(r / "results" / "track") for r in roots.values())
     assert len(a) >= 5 and a == b
 
 
+@pytest.mark.slow
 @pytest.mark.blender
-def test_synth_dask_matches_local(tmp_path: Path) -> None:
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_synth_dask_matches_local(tmp_path: Path, harness: None) -> None:
     from flows.synth import run
 
     params = ("profile: tiny\nsynth:\n  runner: RUNNER\n  identities: 2\n  expressions: 1\n"
@@ -86,12 +90,11 @@ def test_synth_dask_matches_local(tmp_path: Path) -> None:
               "  identities_per_shard: 1\n  texture_size: 64\n  threads_per_worker: 1\n"
               "evaluate:\n  held_out: 1\n")
     out = {}
-    with prefect_test_harness():
-        for runner in ("local", "dask"):
-            root = tmp_path / runner
-            root.mkdir()
-            (root / "params.yaml").write_text(_with_runner(params, runner))
-            out[runner] = run(root=str(root))
+    for runner in ("local", "dask"):
+        root = tmp_path / runner
+        root.mkdir()
+        (root / "params.yaml").write_text(_with_runner(params, runner))
+        out[runner] = run(root=str(root))
     assert out["local"]["images"] == out["dask"]["images"] == 4
     assert out["local"]["failed"] == out["dask"]["failed"] == {}
     a, b = (_hashes(tmp_path / r / "data" / "synth") for r in ("local", "dask"))
