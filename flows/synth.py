@@ -19,26 +19,14 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.futures import as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows._runners import run_with_runner
 from headforge.config import EvaluateConfig, HeadModelConfig, SynthConfig, load_section, read_params
 from headforge.paths import project_root
 from headforge.progress import ProgressBoard
 from headforge.synthesis import SynthFailed
 from headforge.timing import stage_timer
 from tasks.synth import prepare_synth, render_synth_shard, write_synth_manifest
-
-
-def task_runner(cfg: SynthConfig) -> Any:
-    """Threads waiting on Blender processes, or Prefect's Dask runner."""
-    if cfg.runner == "dask":
-        from prefect_dask import DaskTaskRunner
-
-        if cfg.dask_address:
-            return DaskTaskRunner(address=cfg.dask_address)
-        return DaskTaskRunner(cluster_kwargs={"n_workers": cfg.max_workers,
-                                              "threads_per_worker": 1})
-    return ThreadPoolTaskRunner(max_workers=cfg.max_workers)
 
 
 @flow(name="synth")
@@ -69,9 +57,17 @@ def synth(root: str | None = None, profile: str | None = None) -> dict[str, Any]
     return out
 
 
+def run(root: str | None = None, profile: str | None = None) -> dict[str, Any]:
+    """The stage as DVC runs it: :func:`synth` on the task runner ``synth.runner`` names
+    (threads waiting on Blender processes, or Dask) in ``root``'s params.yaml."""
+    base = Path(root) if root else project_root()
+    cfg = load_section(SynthConfig, "synth", read_params(base / "params.yaml"), profile)
+    out: dict[str, Any] = run_with_runner(synth, cfg, root=str(base), profile=profile)
+    return out
+
+
 def main() -> None:
-    cfg = load_section(SynthConfig, "synth")
-    print(json.dumps(synth.with_options(task_runner=task_runner(cfg))(), indent=1))
+    print(json.dumps(run(), indent=1))
 
 
 if __name__ == "__main__":

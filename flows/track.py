@@ -1,6 +1,8 @@
 """DVC stage ``track``: FLAME-format fits of every captured subject into ``results/track/``.
 
-One task per subject (a thread pool of ``track.max_workers``); a subject that cannot be
+One task per subject, ``track.max_workers`` at a time, on the task runner ``track.runner``
+names (threads, or Prefect's DaskTaskRunner: see :mod:`flows._runners`, shared with synth;
+``python -m flows.track`` and :func:`run` pick it); a subject that cannot be
 tracked (no consent, no frames) fails the run after the others finished, unless
 ``skip_failed``. Frames without a face or with a failed fit never fail the run: they are
 listed with their reason in each subject's ``track_report.json``.
@@ -12,9 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
 from prefect import flow, get_run_logger
 
+from flows._runners import run_with_runner
+from headforge.config import TrackConfig, load_section, read_params
 from headforge.paths import project_root
 from headforge.timing import stage_timer
 from tasks.track import load_config, read_captures, summarise, track_one
@@ -32,7 +35,7 @@ def track(
         captures = read_captures(base)
         todo = subjects or sorted(captures)
         workers = max(1, cfg.max_workers)
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+        threads = max(1, (os.cpu_count() or 1) // workers)
         outcomes, failed = [], {}
         for i in range(0, len(todo), workers):
             batch = []
@@ -40,7 +43,7 @@ def track(
                 if s not in captures:
                     failed[s] = "subject has no frames in data/captures/manifest.parquet: ingest it"
                     continue
-                batch.append((s, track_one.submit(s, captures[s], cfg, head_cfg, base)))
+                batch.append((s, track_one.submit(s, captures[s], cfg, head_cfg, base, threads)))
             for s, fut in batch:
                 fut.wait()
                 if fut.state.is_completed():
@@ -60,5 +63,14 @@ def track(
     return summary
 
 
+def run(root: Path | None = None, subjects: list[str] | None = None) -> dict[str, Any]:
+    """The stage as DVC runs it: :func:`track` on the task runner ``track.runner`` names in
+    ``root``'s params.yaml."""
+    base = root or project_root()
+    cfg = load_section(TrackConfig, "track", read_params(base / "params.yaml"))
+    out: dict[str, Any] = run_with_runner(track, cfg, subjects=subjects, root=base)
+    return out
+
+
 if __name__ == "__main__":
-    track()
+    run()

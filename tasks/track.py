@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from prefect import task
 
 from headforge.config import HeadModelConfig, TrackConfig, load_section, read_params
@@ -31,9 +32,20 @@ def read_captures(root: Path) -> dict[str, list[View]]:
 
 @task(name="track-subject", retries=1, retry_delay_seconds=2, retry_condition_fn=retry_on_io)
 def track_one(
-    subject: str, views: list[View], cfg: TrackConfig, head_cfg: HeadModelConfig, root: Path
+    subject: str,
+    views: list[View],
+    cfg: TrackConfig,
+    head_cfg: HeadModelConfig,
+    root: Path,
+    threads: int = 1,
 ) -> SubjectOutcome:
-    """Consent-checked tracking of one subject, with lineage records."""
+    """Consent-checked tracking of one subject, with lineage records.
+
+    Sets torch's intra-op threads to ``threads`` in whatever process runs it (a thread of the
+    flow, or a Dask worker), so every runner computes with the same thread count and writes
+    the same bytes.
+    """
+    torch.set_num_threads(max(1, threads))
     with Registry.from_config(root) as reg:
         return run_subject(subject, views, cfg, head_cfg, root, reg)
 

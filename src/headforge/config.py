@@ -287,7 +287,9 @@ class TrackConfig:
     """Folder of cached per-frame landmarks (relative to the project root; outside the stage's
     DVC output so reruns reuse it; entries get lineage records, so deletion finds them)."""
     runner: typing.Literal["local", "dask"] = "local"
-    """local: a process pool; dask: Prefect's DaskTaskRunner."""
+    """local: a thread pool of ``max_workers``; dask: Prefect's DaskTaskRunner (as synth)."""
+    dask_address: str = ""
+    """Dask scheduler address; empty starts a local cluster of ``max_workers`` processes."""
     max_workers: int = 2
     """Subjects tracked at once."""
     steps_rigid: int = 150

@@ -1,9 +1,12 @@
 """Tracking the project's head model on synthetic inputs with known parameters.
 
-Bounds from the brief: face-region vertex error <= 2 % of the head width with several views,
-<= 4 % from one view (after rigid alignment: a single view cannot fix the head's depth
-exactly; the un-aligned error is reported by benchmarks/track.py), landmark reprojection
-<= 1.5 px at 256 x 256.
+Bounds from the issue, asserted on every frame: face-region vertex error <= 2 % of the head
+width with several views (as fitted: no alignment); landmark reprojection <= 1.5 px at 256 x
+256; from one view <= 4 %. From one camera the head's metric size is unobservable (scaling the
+head and its distance together about the camera centre changes no pixel), so the monocular
+bound is asserted (a) as fitted, with no alignment, when the subject's identity is known, and
+(b) for an unknown identity, after fixing only that one scale (shared by all frames). The
+as-fitted error for an unknown identity is reported by benchmarks/track.py (docs/track.md).
 """
 
 from __future__ import annotations
@@ -45,11 +48,37 @@ def test_landmark_fit_meets_the_bounds(model, n_cams: int) -> None:
     )
     assert all(f.status == "ok" for f in res.frames)
     assert float(np.nanmax(res.view_error_px)) <= 1.5
-    err = vertex_errors(model, res.params.per_frame(), truth, _face(model))
+    w2c = case.views[0].w2c
+    centre = -w2c[:3, :3].T @ w2c[:3, 3]
+    err = vertex_errors(model, res.params.per_frame(), truth, _face(model), centre)
     if n_cams > 1:
         assert err.world.max() <= 0.02, err.world
     else:
+        assert err.gauge.max() <= 0.04, err.gauge  # measured 1.0-1.6 %
         assert err.aligned.max() <= 0.04, err.aligned
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_monocular_depth_with_a_known_identity(model, seed: int) -> None:
+    """Seed 4's head is ~4 % larger than the mean one: with its identity unknown a single
+    view puts it ~5 cm too close (27 % error); with the identity known the depth is right."""
+    truth = sample_params(3, seed=seed, n_shape=model.n_shape, n_expr=model.n_expr)
+    case = synthetic_case(model, truth, rig(1), noise_px=0.3)
+    cfg = TrackConfig(steps_rigid=100, steps_landmarks=300, steps_dense=0)
+    res = fit_subject(model, build_scene("syn", case.views), case.landmarks, cfg, model.n_shape,
+                      model.n_expr, known_shape=truth["shape"][0].numpy())  # fmt: skip
+    assert torch.equal(res.params.shape, truth["shape"][0])  # held fixed
+    assert float(np.nanmax(res.view_error_px)) <= 1.5
+    err = vertex_errors(model, res.params.per_frame(), truth, _face(model))
+    assert err.world.max() <= 0.04, err.world  # as fitted, every frame; measured <= 1.7 %
+
+
+def test_known_shape_is_checked(model) -> None:
+    truth = sample_params(1, seed=1, n_shape=model.n_shape, n_expr=model.n_expr)
+    case = synthetic_case(model, truth, rig(1))
+    with pytest.raises(ValueError, match="known_shape must be 50 finite"):
+        fit_subject(model, build_scene("syn", case.views), case.landmarks, TrackConfig(),
+                    model.n_shape, model.n_expr, known_shape=np.zeros(3))  # fmt: skip
 
 
 def test_dense_refinement_fits_albedo_and_keeps_the_geometry(model) -> None:

@@ -95,6 +95,20 @@ def ray_hits(
     return face_out, bary_out, t_out
 
 
+JAW_CONTOUR: tuple[tuple[float, float], ...] = (
+    (-0.0771, 0.0), (-0.0763, 9.2), (-0.0689, 23.3), (-0.0563, 41.2), (-0.0477, 53.4),
+    (-0.0351, 66.6), (-0.0029, 80.0), (0.0122, 80.0), (0.0262, 69.3),
+)
+"""(height y in metres, azimuth in degrees from +z) of the iBUG-68 jaw points from the chin
+(8) out to the ears (0/16). Measured, not drawn: where MediaPipe FaceMesh puts the face oval
+on the built-in head rendered frontally (``mediapipe478.json``, its points 152 148 149 136 172
+58 93 234 127 and their mirrors through ``MP478_TO_IBUG68``), left and right averaged; points
+1-2 (14-15) are held at 80 degrees (FaceMesh: 84-86) so they stay on the face, in front of the
+ear, and the silhouette in a frontal view moves by under 1 mm. The
+earlier hand-placed contour sat 8-40 mm lower, which on real videos put the fitted jaw line
+about 9 px (at 256 x 256) below the detected one."""
+
+
 def _eye_point(side: float, dx: float, lid: float) -> tuple[float, float]:
     """A point on the eye opening: dx in [-1, 1] across it, lid +1 upper, -1 lower, 0 corner."""
     h = bs.FISSURE_HALF_H
@@ -114,12 +128,10 @@ def ibug68_targets(mouth_y: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     my = mouth_y
     origins, dirs = [], []
     lip = np.zeros(N_IBUG, dtype=np.int64)
-    jaw_y = np.interp(np.linspace(0, 1, 9), [0, 0.25, 0.5, 0.75, 1.0],
-                      [-0.085, -0.080, -0.066, -0.042, 0.006])
     for i in range(17):
-        t = (i - 8) / 8.0
-        az = np.radians(76.0) * t
-        origins.append((0.0, jaw_y[abs(i - 8)], 0.0))
+        y, az_deg = JAW_CONTOUR[abs(i - 8)]
+        az = np.radians(az_deg) * np.sign(i - 8)
+        origins.append((0.0, y, 0.0))
         dirs.append((np.sin(az), 0.0, np.cos(az)))
     front: list[tuple[float, float]] = []
     for x in (-0.056, -0.046, -0.035, -0.024, -0.013, 0.013, 0.024, 0.035, 0.046, 0.056):

@@ -14,10 +14,12 @@ REFERENCE_SIZE = 256.0
 
 
 def ibug68_weights() -> Tensor:
-    """[68] per-landmark weights: the jaw line counts less (on real images it traces the
-    silhouette, not fixed surface points); eyes and mouth count more (they drive expression)."""
+    """[68] per-landmark weights: eyes and mouth count more (they drive expression). The jaw
+    line counts fully: the built-in model embeds it where FaceMesh puts the face oval
+    (:data:`headforge.morphable.landmarks.JAW_CONTOUR`), so on real videos it agrees with
+    the detections as well as the inner points do (docs/track.md)."""
     w = torch.ones(68)
-    w[0:17] = 0.15  # jaw line
+    w[0:17] = 1.0  # jaw line
     w[17:27] = 0.8  # brows
     w[36:48] = 1.5  # eyes
     w[48:68] = 1.2  # mouth

@@ -217,10 +217,25 @@ def fit_subject(
     n_expr: int,
     dense: Any | None = None,
     stages: Sequence[Stage] | None = None,
+    known_shape: np.ndarray | None = None,
 ) -> TrackResult:
-    """Track one subject. ``dense`` is an optional dense-term callable (see :mod:`.dense`)."""
+    """Track one subject. ``dense`` is an optional dense-term callable (see :mod:`.dense`).
+
+    ``known_shape`` [n_shape]: the subject's identity coefficients when they are already known
+    (e.g. from a multi-view capture of the same person); they are then held fixed. From one
+    camera this is what pins the head's metric depth: scaling the head and its distance
+    together about the camera centre leaves every image unchanged (docs/track.md).
+    """
     obs = observations(scene, landmarks)
     params = TrackParams.zeros(n_shape, n_expr, len(scene.frame_keys), len(scene.camera_keys))
+    if known_shape is not None:
+        ks = torch.as_tensor(np.asarray(known_shape), dtype=torch.float32).reshape(-1)
+        if ks.shape != (n_shape,) or not bool(torch.isfinite(ks).all()):
+            raise ValueError(
+                f"known_shape must be {n_shape} finite coefficients, got shape "
+                f"{tuple(np.shape(known_shape))}: pass the subject's fitted 'shape' array"
+            )
+        params.shape.copy_(ks)
     problem = TrackProblem(model, scene, obs, params, dense=dense)
     no_face = dict(problem.failed)
     if len(problem.healthy_frames()):
@@ -231,6 +246,9 @@ def fit_subject(
     else:
         groups["albedo"] = []
     stages = list(stages) if stages is not None else default_stages(cfg, dense is not None)
+    if known_shape is not None:
+        stages = [dataclasses.replace(st, free=tuple(g for g in st.free if g != "shape"))
+                  for st in stages]  # fmt: skip
     weights = merged_weights(cfg.weights)
     if len(problem.healthy_frames()):
         res = run_stages(groups, stages, problem, weights)

@@ -153,26 +153,47 @@ class VertexErrors:
 
     world: np.ndarray
     """[F] as fitted (pose, depth and shape errors together)."""
+    gauge: np.ndarray
+    """[F] after the one scale about the camera centre, shared by all frames, that best maps
+    the fit onto the truth (NaN without ``camera_centre``). From one camera this scale is
+    unobservable: it changes no pixel of any view, only the head's size and distance."""
     aligned: np.ndarray
     """[F] after the best rigid alignment (shape + expression error only)."""
     head_width: float
     """Width (x extent) of the true head in metres."""
 
 
+def camera_scale(a: np.ndarray, b: np.ndarray, centre: np.ndarray) -> float:
+    """The scale s about ``centre`` [3] minimising ||centre + s (a - centre) - b||^2 over all
+    points a, b [..., 3] (closed form)."""
+    da, db = a - centre, b - centre
+    return float((da * db).sum() / max(float((da * da).sum()), 1e-30))
+
+
 def vertex_errors(
-    model: Any, fitted: dict[str, Tensor], truth: dict[str, Tensor], region: Tensor
+    model: Any,
+    fitted: dict[str, Tensor],
+    truth: dict[str, Tensor],
+    region: Tensor,
+    camera_centre: np.ndarray | None = None,
 ) -> VertexErrors:
-    """Compare fitted and true parameters (each [F, D]) on the vertices where ``region``."""
+    """Compare fitted and true parameters (each [F, D]) on the vertices where ``region``;
+    ``camera_centre`` [3] (world) of a single camera adds the scale-gauge-fixed error."""
     with torch.no_grad():
         a = model(**fitted).vertices.double().numpy()
         b = model(**truth).vertices.double().numpy()
     width = float(b[0, :, 0].max() - b[0, :, 0].min())
     m = region.numpy()
     world = np.linalg.norm(a[:, m] - b[:, m], axis=-1).mean(1) / width
+    gauge = np.full_like(world, np.nan)
+    if camera_centre is not None:
+        c = np.asarray(camera_centre, dtype=np.float64).reshape(3)
+        s = camera_scale(a[:, m], b[:, m], c)
+        gauge = np.linalg.norm(c + s * (a[:, m] - c) - b[:, m], axis=-1).mean(1) / width
     aligned = np.array(
         [
             np.linalg.norm(rigid_align(a[f, m], b[f, m]) - b[f, m], axis=-1).mean() / width
             for f in range(a.shape[0])
         ]
     )
-    return VertexErrors(world, aligned, width)
+    return VertexErrors(world, gauge, aligned, width)

@@ -1,0 +1,50 @@
+"""How a stage's flow runs its per-identity / per-subject tasks: the one place that turns a
+stage's ``runner`` / ``max_workers`` / ``dask_address`` keys into a Prefect task runner.
+
+``local``: Prefect's thread pool (``max_workers`` threads); ``dask``: Prefect's
+``DaskTaskRunner``, on the scheduler at ``dask_address`` or, when it is empty, on a local
+cluster of ``max_workers`` single-threaded worker processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from prefect.task_runners import ThreadPoolTaskRunner
+
+RUNNERS = ("local", "dask")
+
+
+class RunnerConfig(Protocol):
+    """The keys of a stage section that pick its task runner (SynthConfig, TrackConfig)."""
+
+    @property
+    def runner(self) -> str: ...
+
+    @property
+    def max_workers(self) -> int: ...
+
+    @property
+    def dask_address(self) -> str: ...
+
+
+def task_runner(cfg: RunnerConfig) -> Any:
+    """The Prefect task runner ``cfg`` asks for; an unknown runner raises ``ValueError``."""
+    if cfg.runner not in RUNNERS:
+        raise ValueError(f"runner {cfg.runner!r} is not one of {RUNNERS}: fix it in params.yaml")
+    workers = max(1, int(cfg.max_workers))
+    if cfg.runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if cfg.dask_address:
+            return DaskTaskRunner(address=cfg.dask_address)
+        return DaskTaskRunner(
+            cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                            "dashboard_address": None}
+        )
+    return ThreadPoolTaskRunner(max_workers=workers)
+
+
+def run_with_runner(flow: Any, cfg: RunnerConfig, **kwargs: Any) -> Any:
+    """Call ``flow(**kwargs)`` on the task runner ``cfg`` picks (a fresh one per call)."""
+    return flow.with_options(task_runner=task_runner(cfg))(**kwargs)
