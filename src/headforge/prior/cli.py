@@ -15,11 +15,19 @@ def train_cmd(
     steps: int = typer.Option(None, help="Override train_prior.steps."),
     manifest: Path = typer.Option(None, help="Synthetic manifest (default data/synth)."),
     adapt: list[str] = typer.Option(
-        [], help="Also adapt to these consented real subjects (needs train_prior.adapt_steps)."),
+        [], help="Also adapt to these real subjects (adapt_prior.steps > 0; no consent check: "
+             "the adapt_prior stage checks train_prior consent)."),
 ) -> None:
     """Train (or resume) the base prior on synthetic identities; optionally adapt it."""
-    from headforge.config import EvaluateConfig, HeadModelConfig, TrainPriorConfig, load_section
-    from headforge.prior.stage import train_adapted, train_base
+    from headforge.config import (
+        AdaptPriorConfig,
+        EvaluateConfig,
+        HeadModelConfig,
+        TrainPriorConfig,
+        load_section,
+    )
+    from headforge.prior.adapt import train_adapted
+    from headforge.prior.stage import train_base
 
     overrides = {"steps": steps} if steps is not None else None
     cfg = load_section(TrainPriorConfig, "train_prior", overrides=overrides)
@@ -30,6 +38,6 @@ def train_cmd(
                            "resumed_from": res.resumed_from,
                            "final_loss": res.history[-1]["loss"]}))
     if adapt:
-        ad = train_adapted(cfg, head_cfg, adapt)
-        typer.echo("adaptation skipped (adapt_steps is 0 or no tracked frames)" if ad is None
+        ad = train_adapted(cfg, load_section(AdaptPriorConfig, "adapt_prior"), head_cfg, adapt)
+        typer.echo("adaptation skipped (adapt_prior.steps is 0 or no tracked frames)" if ad is None
                    else json.dumps({"adapted": str(ad.checkpoint), "steps": ad.steps}))

@@ -1,8 +1,9 @@
 """The ``train_prior`` stage as library calls: which data, which folders, which model.
 
 ``results/train_prior/base/`` holds the prior trained on synthetic identities only;
-``results/train_prior/adapted/`` the optional adaptation on consented real subjects, trained
-from the base checkpoint, so forgetting a real subject retrains only the adaptation.
+``results/train_prior/adapted/`` the adaptation on consented real subjects (the ``adapt_prior``
+stage, :mod:`headforge.prior.adapt`), trained from the base checkpoint, so forgetting a real
+subject retrains only the adaptation.
 """
 
 from __future__ import annotations
@@ -79,18 +80,3 @@ def train_base(cfg: TrainPriorConfig, head_cfg: HeadModelConfig, held_out: int,
     head, parts = load_head(head_cfg)
     return train(cfg, views, base_dir(root), head, parts, callbacks=callbacks,
                  head_model=head_kwargs(head_cfg))
-
-
-def train_adapted(cfg: TrainPriorConfig, head_cfg: HeadModelConfig, subjects: Sequence[str],
-                  root: Path | None = None, callbacks: Sequence[TrainCallback] = ()
-                  ) -> TrainResult | None:
-    """Adapt the base prior to consented real subjects (None when off or nothing to adapt)."""
-    if cfg.adapt_steps <= 0:
-        return None
-    views = real_training_views(cfg, subjects, root)
-    if views is None:
-        return None
-    head, parts = load_head(head_cfg)
-    return train(cfg, views, adapted_dir(root), head, parts, steps=cfg.adapt_steps,
-                 lr=cfg.adapt_lr, base_checkpoint=base_dir(root) / "prior.pt",
-                 callbacks=callbacks, head_model=head_kwargs(head_cfg))

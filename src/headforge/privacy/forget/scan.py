@@ -16,6 +16,7 @@ from headforge.privacy.forget.dvcstore import ObjectStore, run_cache_hashes
 from headforge.privacy.forget.history import Catalogue, build_catalogue, git_blobs
 from headforge.privacy.forget.markers import Markers, find_in_blob, hash_file, read_limited
 from headforge.privacy.forget.model import Action, Kind
+from headforge.privacy.forget.runs import scan_flow_runs
 from headforge.privacy.forget.settings import ForgetSettings
 from headforge.privacy.records import LineageRecord
 
@@ -41,6 +42,8 @@ class Detection:
     git: list[str] = dataclasses.field(default_factory=list)
     """Paths whose committed versions (git history) hold the subject's data."""
     catalogue: Catalogue | None = None
+    prefect_orphan_logs: int = 0
+    """Prefect log lines naming the subject whose flow run is gone (no API can remove them)."""
 
 
 @dataclasses.dataclass
@@ -258,6 +261,7 @@ def scan_stores(ctx: ScanContext, det: Detection, ws_md5: set[str]) -> None:
         det.checked["run-cache"] = det.checked.get("run-cache", 0) + n
     if not ctx.scoped:
         scan_prefect(ctx, det)
+        scan_prefect_api(ctx, det)
         scan_dvc_state(ctx, det)
         scan_git(ctx, det)
 
@@ -295,6 +299,17 @@ def scan_prefect(ctx: ScanContext, det: Detection) -> None:
                 det.actions.append(Action(Kind.DELETE, "prefect", str(p.resolve()), len(data),
                                           f"cached task result: {found.reason}"))
     det.checked["prefect"] = n
+
+
+def scan_prefect_api(ctx: ScanContext, det: Detection) -> None:
+    """Flow runs of Prefect's API whose parameters, name, tags or logs name the subject."""
+    catalog = ctx.settings.flow_runs
+    if catalog is None:
+        return
+    actions, n, orphans = scan_flow_runs(catalog, ctx.markers.pattern)
+    det.actions += actions
+    det.checked["prefect-api"] = n
+    det.prefect_orphan_logs = orphans
 
 
 def scan_dvc_state(ctx: ScanContext, det: Detection) -> None:

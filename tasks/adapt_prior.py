@@ -1,0 +1,33 @@
+"""Prefect task of the ``adapt_prior`` stage: the base prior adapted to consented subjects."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from headforge.config import AdaptPriorConfig, HeadModelConfig, TrainPriorConfig, load_section
+from headforge.prior.adapt import run_adaptation
+from headforge.prior.train import TrainCallback
+from headforge.privacy import Registry
+from tasks.train_prior import LiveCallback, live_in
+
+
+@task(name="adapt-prior", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE,
+      persist_result=False)
+def adapt_prior(root: Path) -> dict[str, Any]:
+    """Consent-checked adaptation with its lineage record; returns counts only (no ids)."""
+    cfg = load_section(TrainPriorConfig, "train_prior")
+    adapt_cfg = load_section(AdaptPriorConfig, "adapt_prior")
+    head_cfg = load_section(HeadModelConfig, "head_model")
+    with contextlib.ExitStack() as stack, Registry.from_config(root) as reg:
+
+        def callbacks(folder: Path) -> list[TrainCallback]:
+            live = stack.enter_context(live_in(folder))
+            return [LiveCallback(live, "adapted")]
+
+        out = run_adaptation(cfg, adapt_cfg, head_cfg, root, reg, callbacks)
+    return out.summary()
