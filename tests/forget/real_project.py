@@ -22,8 +22,8 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-SUBJECTS = {"s0001": "liveportrait_d3.mp4", "s0002": "pexels_wolfganglanger.mp4",
-            "s0003": "grace_hopper.jpg"}
+SUBJECTS = {"s4711": "liveportrait_d3.mp4", "s4712": "pexels_wolfganglanger.mp4",
+            "s4713": "grace_hopper.jpg"}
 REGISTRY_URL = "sqlite:///registry/headforge.sqlite"
 PER_SUBJECT = ("inbox", "data/captures", "results/track", "results/invert")
 """Folders with one sub-folder per subject."""
@@ -32,7 +32,7 @@ TINY: dict[str, dict[str, object]] = {
     "synth": {"identities": 3, "expressions": 1, "cameras": 2, "width": 32, "height": 32,
               "samples": 1, "texture_size": 64, "max_workers": 1, "identities_per_shard": 3},
     "ingest": {"resolution": 128, "video_fps": 1.0, "max_frames": 2},
-    "track": {"steps_rigid": 20, "steps_landmarks": 40, "steps_dense": 2, "steps_joint": 0,
+    "track": {"steps_rigid": 10, "steps_landmarks": 20, "steps_dense": 0, "steps_joint": 0,
               "dense_resolution": 32, "overlays": 1, "max_workers": 1,
               "overlay_background": "neutral"},
     "train_prior": {"steps": 4, "batch": 2, "resolution": 32, "latent_dim": 8, "uv_res": 16,
@@ -101,9 +101,7 @@ def copy_code(root: Path) -> None:
     for rel in ("flows", "tasks", "synth", "src/headforge"):
         shutil.copytree(REPO / rel, root / rel, ignore=ignore)
     shutil.copyfile(REPO / "dvc.yaml", root / "dvc.yaml")
-    (root / ".gitignore").write_text("/registry/\n/.prefect/\n/results/report/\n/results/cache/"
-                                     "\n/results/timings/\n/results/evaluate/grids/\n"
-                                     "/data/.ingest-staging/\n__pycache__/\n")
+    shutil.copyfile(REPO / ".gitignore", root / ".gitignore")  # outputs live in DVC, not git
 
 
 def write_inbox(root: Path, realdata: Path) -> None:
@@ -138,6 +136,7 @@ def prefect_server(root: Path) -> Iterator[dict[str, str]]:
     from flows.server import local_server
 
     saved = {k: os.environ.get(k) for k in ("PREFECT_HOME", "PREFECT_API_URL")}
+    (root / ".prefect").mkdir(parents=True)
     os.environ["PREFECT_HOME"] = str(root / ".prefect")
     os.environ.pop("PREFECT_API_URL", None)
     try:
@@ -153,7 +152,7 @@ def prefect_server(root: Path) -> Iterator[dict[str, str]]:
 
 def build(root: Path, realdata: Path, api: dict[str, str]) -> None:
     """Create, reproduce, commit and push the project at ``root`` (remote: ``../remote``)."""
-    root.mkdir(parents=True)
+    root.mkdir(parents=True, exist_ok=True)
     (root.parent / "remote").mkdir()
     copy_code(root)
     write_params(root)
@@ -164,6 +163,8 @@ def build(root: Path, realdata: Path, api: dict[str, str]) -> None:
     grant_consents(root)
     write_inbox(root, realdata)
     dvc(root, "add", "-q", "inbox")
+    run(["git", "add", "-A"], root)
+    run(["git", "commit", "-q", "-m", "code and captures"], root)  # dvclive needs a commit
     dvc(root, "repro", extra=api)
     run(["git", "add", "-A"], root)
     run(["git", "commit", "-q", "-m", "pipeline on three consented subjects"], root)

@@ -2,7 +2,7 @@
 
 ``dvc repro`` of this repository's own dvc.yaml (synth, ingest, track, train_prior,
 adapt_prior, invert, evaluate, report; tiny settings) on two real videos and a photo, committed
-and pushed with the run-cache to a local remote; then ``python -m flows.forget s0001 --yes``
+and pushed with the run-cache to a local remote; then ``python -m flows.forget s4711 --yes``
 (retraining on) under the same Prefect server. Checks: no byte sequence of the subject's files
 (or of the model trained on it) and not its pseudonym anywhere in the workspace, DVC cache,
 remote, run-caches, Prefect result storage or DVC state; no Prefect flow run names it; the
@@ -32,7 +32,7 @@ from headforge.privacy import Registry, Scope
 
 pytestmark = [pytest.mark.slow, pytest.mark.blender]
 
-GONE, KEPT = "s0001", ["s0002", "s0003"]
+GONE, KEPT = "s4711", ["s4712", "s4713"]
 ADAPTED = "results/train_prior/adapted"
 BASE = "results/train_prior/base"
 
@@ -118,11 +118,11 @@ def test_forget_one_of_three_real_subjects_on_the_real_pipeline(
         assert len(blobs) >= 15
         # a preview leaves a flow run whose parameters name the subject in Prefect's database
         out = py(root, "-m", "flows.forget", GONE, "--dry-run", extra=api).stdout
-        assert "status: dry-run" in out and "prefect-api" in out
+        assert "status: dry-run" in out and "workspace" in out
         assert any(r["parameters"].get("subject") == GONE for r in flow_runs(api))  # type: ignore[union-attr]
         dvc(root, "status")  # DVC's state databases now name every subject's paths
 
-        # ---- forget s0001 through the real flow, retraining on
+        # ---- forget s4711 through the real flow, retraining on
         t0 = time.perf_counter()
         res = py(root, "-m", "flows.forget", GONE, "--yes", extra=api)
         timings["forget_with_retrain"] = time.perf_counter() - t0

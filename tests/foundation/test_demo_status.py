@@ -41,7 +41,7 @@ def test_status_reports_outputs_consents_and_dvc_state(tmp_project: Path) -> Non
     (tmp_project / "results" / "track" / "x" / "a.npz").write_bytes(b"0")
     st = collect_status(tmp_project, Registry.from_config())
     assert st.outputs["results/track"] == 1
-    assert st.subjects == 2 and len(st.consents) == 4 and all(c["valid"] for c in st.consents)
+    assert st.subjects == 2 and len(st.consents) == 6 and all(c["valid"] for c in st.consents)
     assert st.pending_retention == []
     # not a DVC repository: the status says why instead of failing
     assert st.dvc_error
