@@ -127,6 +127,8 @@ def test_forget_one_of_three_real_subjects_on_the_real_pipeline(
         res = py(root, "-m", "flows.forget", GONE, "--yes", extra=api)
         timings["forget_with_retrain"] = time.perf_counter() - t0
         assert "status: forgotten" in res.stdout, res.stdout[-3000:] + res.stderr[-3000:]
+        timings["retrain_adapt_prior"] = json.loads(
+            (root / "results/timings/adapt_prior.json").read_text())["seconds"]
 
         # zero bytes of it in workspace, DVC cache, remote, run-caches, Prefect storage, state
         for p in scanned_files(case):

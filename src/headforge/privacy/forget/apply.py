@@ -215,6 +215,8 @@ def clear_retrain_requests(root: Path, done_stages: list[str]) -> list[Path]:
         if stages and stages <= set(done_stages):
             p.unlink()
             removed.append(p)
+            if not any(p.parent.iterdir()):  # results/<stage>/ made only for the request
+                p.parent.rmdir()
     return removed
 
 

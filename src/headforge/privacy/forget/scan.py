@@ -13,7 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from headforge.privacy.forget.dvcstore import ObjectStore, run_cache_hashes
-from headforge.privacy.forget.history import Catalogue, build_catalogue, git_blobs
+from headforge.privacy.forget.history import (
+    Catalogue,
+    build_catalogue,
+    current_refs,
+    git_blobs,
+)
 from headforge.privacy.forget.markers import Markers, find_in_blob, hash_file, read_limited
 from headforge.privacy.forget.model import Action, Kind
 from headforge.privacy.forget.runs import scan_flow_runs
@@ -202,6 +207,7 @@ def classify_objects(ctx: ScanContext, det: Detection, ws_md5: set[str],
     # objects stored under another subject's path are that subject's too: never deleted
     protected = set(det.shared) | {oid for oid, paths in cat.paths.items()
                                    if any(mk.names_other(p) and not mk.names(p) for p in paths)}
+    protected |= recreated_by_others(ctx, set(cat.paths) - ws_md5, stores)
     candidates = set(ws_md5) | mk.index.md5 | {
         oid for oid, paths in cat.paths.items() if any(ctx.claims(p) for p in paths)}
     det.shared = candidates & protected
@@ -234,6 +240,24 @@ def classify_objects(ctx: ScanContext, det: Detection, ws_md5: set[str],
         det.notes.append(f"{len(cat.unreadable_dirs)} folder listing(s) named in history are in "
                          "no store (outputs with cache: false, or never pushed): their files "
                          "are matched by path and hash only")
+
+
+def recreated_by_others(ctx: ScanContext, oids: set[str], stores: list[ObjectStore]
+                        ) -> set[str]:
+    """Of ``oids``, those a current output that is not the subject's holds.
+
+    A model retrained without the subject can write a file byte-identical to one of the old
+    model's (a dvclive curve of a constant term, say): those bytes identify no one and now
+    belong to the new output. Counted only when the working ``dvc.lock``/``.dvc`` files
+    reference the id at paths that are neither named after the subject nor in its lineage;
+    ``.dir`` listings never count. Callers pass only ids whose current file the workspace scan
+    did not flag.
+    """
+    if not oids:
+        return set()
+    refs = current_refs(ctx.settings.root, [s.read for s in stores])
+    return {o for o in oids if not o.endswith(".dir") and refs.get(o)
+            and not any(ctx.claims(p) for p in refs[o])}
 
 
 def scan_stores(ctx: ScanContext, det: Detection, ws_md5: set[str]) -> None:

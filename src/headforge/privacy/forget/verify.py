@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from headforge.privacy.forget.dvcstore import ObjectStore, open_stores, parse_dir_listing
-from headforge.privacy.forget.history import outs_of, working_dvc_files
+from headforge.privacy.forget.dvcstore import ObjectStore, open_stores
 from headforge.privacy.forget.model import ForgetPlan, Hit, VerifyResult
 from headforge.privacy.forget.plan import RegistryLike, open_context
 from headforge.privacy.forget.runs import orphan_log_hit, own_run_hit
-from headforge.privacy.forget.scan import ScanContext, detect
+from headforge.privacy.forget.scan import detect, recreated_by_others
 from headforge.privacy.forget.settings import ForgetSettings
 
 
@@ -46,27 +45,3 @@ def verify_forgotten(settings: ForgetSettings, registry: RegistryLike, plan: For
         hits.append(Hit("registry", "lineage", f"{len(ctx.lineage)} lineage record(s) left"))
     return VerifyResult(ok=not hits, hits=hits, checked=det.checked)
 
-
-def recreated_by_others(ctx: ScanContext, oids: set[str], stores: list[ObjectStore]) -> set[str]:
-    """Object ids of the subject's deleted files that a current output holds again.
-
-    A model retrained without the subject can write a file byte-identical to one of the old
-    model's (a dvclive curve of a constant term, say): the bytes identify no one. Such an id
-    counts only when the current ``dvc.lock``/``.dvc`` files reference it at a path that is
-    not the subject's (neither named after it nor in its lineage); ``.dir`` listings never do.
-    """
-    if not oids:
-        return set()
-    root = ctx.settings.root
-    refs: dict[str, list[str]] = {}
-    for rel in working_dvc_files(root):
-        f = root / rel
-        for path, md5 in outs_of(rel, f.read_bytes()) if f.is_file() else []:
-            if not md5.endswith(".dir"):
-                refs.setdefault(md5, []).append(path)
-                continue
-            listing = next((d for d in (s.read(md5) for s in stores) if d is not None), None)
-            for sub, m in parse_dir_listing(listing) if listing is not None else []:
-                refs.setdefault(m, []).append(f"{path}/{sub}")
-    return {o for o in oids if not o.endswith(".dir") and refs.get(o)
-            and not any(ctx.claims(p) for p in refs[o])}
