@@ -15,6 +15,7 @@ from prefect import flow
 
 from headforge.io_utils import write_text_atomic
 from headforge.paths import project_root
+from headforge.privacy.forget import clear_retrain_requests
 from headforge.timing import stage_timer
 from tasks.adapt_prior import adapt_prior as adapt_task
 
@@ -27,6 +28,7 @@ def adapt_prior(root: Path | None = None) -> dict[str, Any]:
         out = adapt_task(base)
         write_text_atomic(base / "results" / "metrics" / "adapt_prior.json",
                           json.dumps(out, indent=2))
+        clear_retrain_requests(base, ["adapt_prior"])  # a forget's request is now satisfied
     return out
 
 

@@ -14,6 +14,7 @@ from prefect import flow
 from headforge.io_utils import write_text_atomic
 from headforge.paths import project_root
 from headforge.prior.stage import base_dir
+from headforge.privacy.forget import clear_retrain_requests
 from headforge.timing import stage_timer
 from tasks.train_prior import train_base_prior
 
@@ -26,6 +27,7 @@ def train_prior(root: Path | None = None) -> dict[str, Any]:
         out = train_base_prior(base)
         write_text_atomic(base / "results" / "metrics" / "train_prior.json",
                           (base_dir(base) / "train_metrics.json").read_text())
+        clear_retrain_requests(base, ["train_prior"])
     return out
 
 
