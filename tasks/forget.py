@@ -54,6 +54,8 @@ class PrefectFlowRuns:
 
     def __init__(self, max_logs: int = 1_000_000) -> None:
         self.max_logs = max_logs
+        self.search = True
+        """False once the server's log search failed (then every line is read and filtered)."""
 
     def current_run(self) -> str | None:
         from prefect.runtime import flow_run
@@ -79,16 +81,29 @@ class PrefectFlowRuns:
                     return
                 offset += PAGE
 
-    def iter_logs(self) -> Iterator[tuple[str | None, bytes]]:
+    def iter_logs(self, text: str) -> Iterator[tuple[str | None, bytes]]:
+        """Log lines containing ``text``: Prefect's server-side search where it works (it
+        fails on SQLite builds without ``concat()``), else every line, filtered here."""
         from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import LogFilter, LogFilterTextSearch
+        from prefect.exceptions import PrefectHTTPStatusError
 
+        query = LogFilter(text=LogFilterTextSearch(query=f'"{text}"')) if self.search else None
+        needle = text.lower().encode()
         with get_client(sync_client=True) as client:
             offset = 0
             while offset < self.max_logs:
-                page = client.read_logs(limit=PAGE, offset=offset)
+                try:
+                    page = client.read_logs(log_filter=query, limit=PAGE, offset=offset)
+                except PrefectHTTPStatusError:
+                    if query is None or offset:
+                        raise
+                    query, self.search = None, False  # unsupported by its database: scan all
+                    continue
                 for log in page:
-                    rid = str(log.flow_run_id) if log.flow_run_id else None
-                    yield rid, log.message.encode()
+                    msg = log.message.encode()
+                    if needle in msg.lower():
+                        yield (str(log.flow_run_id) if log.flow_run_id else None), msg
                 if len(page) < PAGE:
                     return
                 offset += PAGE

@@ -99,3 +99,30 @@ def test_forget_and_retention_flows(harness, case: Path, root: Path, reg: Regist
     assert reg.verify_audit().ok
     events = [e.event for e in reg.audit_entries()]
     assert events.count("forget.subject") == 2
+
+
+def test_prefect_catalogue_reads_runs_and_searches_logs(harness) -> None:
+    from prefect import flow, get_run_logger
+
+    from headforge.privacy.forget.markers import pseudonym_pattern
+    from tasks.forget import PrefectFlowRuns
+
+    @flow(name="log-subjects")
+    def chatty(subjects: list[str]) -> None:
+        get_run_logger().info("processed %s", ", ".join(subjects))
+
+    chatty(["s0007", "s0008"])
+    cat = PrefectFlowRuns()
+    assert cat.current_run() is None  # outside a flow run
+    lines = list(cat.iter_logs("S0007"))  # server-side search, case-insensitive
+    assert [m for _, m in lines] == [b"processed s0007, s0008"] and lines[0][0]
+    assert list(cat.iter_logs("s0009")) == []
+    runs = dict(cat.iter_runs())
+    rid = lines[0][0]
+    assert b'"s0007"' in runs[rid]
+    cat.redact_run(rid, pseudonym_pattern("s0007", ["s0008"]))
+    assert b'"s0007"' not in dict(cat.iter_runs())[rid] and b"<forgotten>" in dict(
+        cat.iter_runs())[rid]
+    cat.delete_run(rid)
+    cat.delete_run(rid)  # idempotent
+    assert rid not in dict(cat.iter_runs())

@@ -28,14 +28,16 @@ class FakeRuns:
         for rid, rec in self.runs.items():
             yield rid, json.dumps(rec, sort_keys=True).encode()
 
-    def iter_logs(self) -> Iterator[tuple[str | None, bytes]]:
+    def iter_logs(self, text: str) -> Iterator[tuple[str | None, bytes]]:
         for rid, msg in self.logs:
-            yield rid, msg.encode()
+            if text.lower() in msg.lower():
+                yield rid, msg.encode()
 
     def delete_run(self, run_id: str) -> None:
         self.deleted.append(run_id)
         self.runs.pop(run_id, None)
         # like Prefect: the run's log lines stay (orphans) until the db_vacuum service runs
+
     def redact_run(self, run_id: str, pattern: re.Pattern[bytes]) -> None:
         self.runs[run_id] = redact_value(self.runs[run_id], pattern)
 
@@ -54,7 +56,7 @@ def runs_fixture(own: str | None = None) -> FakeRuns:
 
 def test_scan_deletes_runs_naming_the_subject_but_not_its_own() -> None:
     pat = pseudonym_pattern("s0001", ["s0002", "s00010"])
-    actions, n, orphans = scan_flow_runs(runs_fixture(own="r-own"), pat)
+    actions, n, orphans = scan_flow_runs(runs_fixture(own="r-own"), "s0001", pat)
     assert n == 5 and orphans == 0
     assert [a.target for a in actions] == ["r-forget-old", "r-ingest", "r-logs"]
     assert "log line" in actions[2].reason

@@ -38,8 +38,9 @@ class FlowRunCatalog(Protocol):
         """(flow run id, JSON of its name, parameters and tags) for every flow run."""
         ...
 
-    def iter_logs(self) -> Iterator[tuple[str | None, bytes]]:
-        """(flow run id or None, message) for every log line."""
+    def iter_logs(self, text: str) -> Iterator[tuple[str | None, bytes]]:
+        """(flow run id or None, message) of the log lines containing ``text`` (a superset is
+        fine: the caller applies the pseudonym pattern)."""
         ...
 
     def delete_run(self, run_id: str) -> None:
@@ -62,7 +63,7 @@ def redact_value(value: Any, pattern: re.Pattern[bytes]) -> Any:
     return value
 
 
-def scan_flow_runs(catalog: FlowRunCatalog, pattern: re.Pattern[bytes]
+def scan_flow_runs(catalog: FlowRunCatalog, subject: str, pattern: re.Pattern[bytes]
                    ) -> tuple[list[Action], int, int]:
     """Actions for the runs naming the subject; (actions, runs checked, orphan log lines).
 
@@ -72,7 +73,7 @@ def scan_flow_runs(catalog: FlowRunCatalog, pattern: re.Pattern[bytes]
     runs = dict(catalog.iter_runs())
     own = catalog.current_run()
     naming_logs: dict[str | None, int] = {}
-    for run_id, msg in catalog.iter_logs():
+    for run_id, msg in catalog.iter_logs(subject):
         if pattern.search(msg):
             naming_logs[run_id] = naming_logs.get(run_id, 0) + 1
     actions = []

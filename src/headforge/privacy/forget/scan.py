@@ -330,7 +330,7 @@ def scan_prefect_api(ctx: ScanContext, det: Detection) -> None:
     catalog = ctx.settings.flow_runs
     if catalog is None:
         return
-    actions, n, orphans = scan_flow_runs(catalog, ctx.markers.pattern)
+    actions, n, orphans = scan_flow_runs(catalog, ctx.markers.subject, ctx.markers.pattern)
     det.actions += actions
     det.checked["prefect-api"] = n
     det.prefect_orphan_logs = orphans
