@@ -58,6 +58,7 @@ def forget(subject: str, dry_run: bool = False, yes: bool = False, root: str | N
     if dry_run:
         return {**summary, "status": "dry-run"}
     if not needs_apply(p, prior):
+        t.redact_own_run(settings, p)
         ver = t.verify(settings, p)
         return {**summary, "status": "nothing-to-do" if ver.ok else "incomplete",
                 "verify": ver.summary()}
@@ -71,6 +72,7 @@ def forget(subject: str, dry_run: bool = False, yes: bool = False, root: str | N
     applied = t.apply(settings, p, prior)
     if settings.config.retrain_after_forget and p.retrain_stages:
         t.retrain(settings, p.retrain_stages)
+    t.redact_own_run(settings, p)  # its parameters name the subject; other runs were deleted
     ver = t.verify(settings, p)
     entry = t.audit(settings, p, applied, ver, "request")
     status = outcome_status(applied, ver)

@@ -16,7 +16,7 @@ from prefect import flow, get_run_logger, task
 
 from headforge.paths import project_root
 
-ORDER = ["synth", "ingest", "track", "train_prior", "invert", "evaluate", "report"]
+ORDER = ["synth", "ingest", "track", "train_prior", "adapt_prior", "invert", "evaluate", "report"]
 
 
 def pipeline_stages(root: Path) -> list[str]:

@@ -1,4 +1,8 @@
-"""DVC stage ``train_prior``: base prior on synthetic data, then the optional adaptation."""
+"""DVC stage ``train_prior``: the base prior, trained on synthetic identities only.
+
+Its only data dependency is ``data/synth``: a new capture or a forget never retrains it. The
+adaptation to real subjects is the next stage, ``adapt_prior`` (``flows/adapt_prior.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,29 +12,22 @@ from typing import Any
 from prefect import flow
 
 from headforge.io_utils import write_text_atomic
-from headforge.paths import project_root, results_dir
+from headforge.paths import project_root
+from headforge.prior.stage import base_dir
+from headforge.privacy.forget import clear_retrain_requests
 from headforge.timing import stage_timer
-from tasks.train_prior import adapt_prior, train_base_prior
-
-
-def tracked_subjects(root: Path) -> list[str]:
-    """Real subjects with tracking output (ingest only admits consented subjects)."""
-    track = results_dir("track", root)
-    if not track.is_dir():
-        return []
-    return sorted(p.name for p in track.iterdir() if (p / "flame_params").is_dir())
+from tasks.train_prior import train_base_prior
 
 
 @flow(name="train_prior")
 def train_prior(root: Path | None = None) -> dict[str, Any]:
-    """Train the base prior, then adapt it to tracked real subjects when configured."""
+    """Train (or resume) ``results/train_prior/base/``."""
     base = root or project_root()
     with stage_timer("train_prior", base):
-        out = {"base": train_base_prior(base)}
-        out["adapted"] = adapt_prior(base, tracked_subjects(base))
-        summary = results_dir("train_prior", base) / "base" / "train_metrics.json"
+        out = train_base_prior(base)
         write_text_atomic(base / "results" / "metrics" / "train_prior.json",
-                          summary.read_text())
+                          (base_dir(base) / "train_metrics.json").read_text())
+        clear_retrain_requests(base, ["train_prior"])
     return out
 
 

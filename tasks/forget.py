@@ -7,9 +7,13 @@ not fill. Logs carry counts and the salted subject digest, never the id or paths
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -33,9 +37,95 @@ from headforge.privacy.forget import (
     retrain_stages,
     verify_forgotten,
 )
+from headforge.privacy.forget.markers import pseudonym_pattern
+from headforge.privacy.forget.runs import redact_current, redact_value
 from headforge.privacy.records import AuditEntry
 
 _OPTS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+PAGE = 200
+
+
+class PrefectFlowRuns:
+    """:class:`headforge.privacy.forget.runs.FlowRunCatalog` over the configured Prefect API.
+
+    The API is the one this process talks to (``PREFECT_API_URL``, or the temporary server
+    Prefect starts for a flow run without one); each call opens a short-lived sync client.
+    """
+
+    def __init__(self, max_logs: int = 1_000_000) -> None:
+        self.max_logs = max_logs
+        self.search = True
+        """False once the server's log search failed (then every line is read and filtered)."""
+
+    def current_run(self) -> str | None:
+        from prefect.runtime import flow_run
+
+        rid = flow_run.id
+        return str(rid) if rid else None
+
+    def iter_runs(self) -> Iterator[tuple[str, bytes]]:
+        """Name, parameters, tags and state message of every flow run, as JSON."""
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            offset = 0
+            while True:
+                page = client.read_flow_runs(limit=PAGE, offset=offset)
+                for r in page:
+                    blob = json.dumps({"name": r.name, "parameters": r.parameters,
+                                       "tags": list(r.tags),
+                                       "state": r.state.message if r.state else None},
+                                      default=str, sort_keys=True)
+                    yield str(r.id), blob.encode()
+                if len(page) < PAGE:
+                    return
+                offset += PAGE
+
+    def iter_logs(self, text: str) -> Iterator[tuple[str | None, bytes]]:
+        """Log lines containing ``text``: Prefect's server-side search where it works (it
+        fails on SQLite builds without ``concat()``), else every line, filtered here."""
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import LogFilter, LogFilterTextSearch
+        from prefect.exceptions import PrefectHTTPStatusError
+
+        query = LogFilter(text=LogFilterTextSearch(query=f'"{text}"')) if self.search else None
+        needle = text.lower().encode()
+        with get_client(sync_client=True) as client:
+            offset = 0
+            while offset < self.max_logs:
+                try:
+                    page = client.read_logs(log_filter=query, limit=PAGE, offset=offset)
+                except PrefectHTTPStatusError:
+                    if query is None or offset:
+                        raise
+                    query, self.search = None, False  # unsupported by its database: scan all
+                    continue
+                for log in page:
+                    msg = log.message.encode()
+                    if needle in msg.lower():
+                        yield (str(log.flow_run_id) if log.flow_run_id else None), msg
+                if len(page) < PAGE:
+                    return
+                offset += PAGE
+
+    def delete_run(self, run_id: str) -> None:
+        from prefect.client.orchestration import get_client
+        from prefect.exceptions import ObjectNotFound
+
+        with get_client(sync_client=True) as client:
+            try:
+                client.delete_flow_run(UUID(run_id))
+            except ObjectNotFound:  # deleted by an earlier (interrupted) run
+                pass
+
+    def redact_run(self, run_id: str, pattern: re.Pattern[bytes]) -> None:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(UUID(run_id))
+            client.update_flow_run(UUID(run_id),
+                                   parameters=redact_value(dict(run.parameters), pattern),
+                                   tags=redact_value(list(run.tags), pattern))
 
 
 def prefect_storage_dirs(root: Path) -> list[Path]:
@@ -50,9 +140,10 @@ def prefect_storage_dirs(root: Path) -> list[Path]:
 
 @task(name="forget-load-settings", **_OPTS)
 def load_forget_settings(root: str) -> ForgetSettings:
-    """params.yaml ``retention`` section, DVC's cache/remotes, Prefect storage folders."""
+    """params.yaml ``retention`` section, DVC's cache/remotes, Prefect storage and API."""
     base = Path(root)
-    return load_settings(base, prefect_storage=prefect_storage_dirs(base))
+    return load_settings(base, prefect_storage=prefect_storage_dirs(base),
+                         flow_runs=PrefectFlowRuns())
 
 
 @task(name="forget-resume", **_OPTS)
@@ -93,6 +184,16 @@ def retrain(settings: ForgetSettings, stages: list[str]) -> list[str]:
     """``dvc repro`` the model stages trained on the subject (when configured)."""
     retrain_stages(settings, stages)
     return stages
+
+
+@task(name="forget-redact-own-run", **_OPTS)
+def redact_own_run(settings: ForgetSettings, p: ForgetPlan) -> bool:
+    """Replace the pseudonym in this flow run's own parameters (a run cannot delete itself)."""
+    if settings.flow_runs is None or p.scope not in (None, "capture"):
+        return False
+    with Registry.from_config(settings.root) as reg:
+        others = [s.id for s in reg.subjects() if s.id != p.subject]
+    return redact_current(settings.flow_runs, pseudonym_pattern(p.subject, others))
 
 
 @task(name="forget-verify", **_OPTS)

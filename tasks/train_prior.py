@@ -1,4 +1,4 @@
-"""Prefect tasks of the ``train_prior`` stage: the base prior, then the optional adaptation."""
+"""Prefect tasks of the ``train_prior`` stage (the base prior on synthetic identities)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from prefect import get_run_logger, task
 
 from headforge.config import EvaluateConfig, HeadModelConfig, TrainPriorConfig, load_section
 from headforge.prior.progress import TrainProgress
-from headforge.prior.stage import train_adapted, train_base
+from headforge.prior.stage import base_dir, train_base
 from headforge.prior.train import TrainCallback
 from headforge.progress import ProgressBoard
 
@@ -31,9 +31,9 @@ class LiveCallback(TrainCallback):
                 self.live.log_metric(f"{self.prefix}/{k}", metrics[k])
 
 
-def _live(root: Path) -> Live:
-    return Live(dir=str(root / "results" / "train_prior" / "dvclive"), resume=True,
-                save_dvc_exp=False, dvcyaml=None)
+def live_in(folder: Path) -> Live:
+    """A resumable dvclive logger writing into ``<folder>/dvclive`` (inside the stage output)."""
+    return Live(dir=str(folder / "dvclive"), resume=True, save_dvc_exp=False, dvcyaml=None)
 
 
 def _board() -> ProgressBoard:
@@ -46,20 +46,9 @@ def train_base_prior(root: Path) -> dict[str, Any]:
     """Train the base prior on synthetic identities (a retry resumes from the checkpoint)."""
     cfg = load_section(TrainPriorConfig, "train_prior")
     held_out = load_section(EvaluateConfig, "evaluate").held_out
-    with _live(root) as live, _board() as board:
+    with live_in(base_dir(root)) as live, _board() as board:
         bar = TrainProgress(board.add("train_prior base", cfg.steps, "steps"))
         res = train_base(cfg, load_section(HeadModelConfig, "head_model"), held_out, root,
                          callbacks=[LiveCallback(live, "base"), bar])
     return {"checkpoint": str(res.checkpoint), "steps": res.steps,
             "resumed_from": res.resumed_from, "seconds": res.seconds}
-
-
-@task(name="adapt-prior", retries=1, retry_delay_seconds=1)
-def adapt_prior(root: Path, subjects: list[str]) -> dict[str, Any] | None:
-    """Adapt the base prior to consented, tracked real subjects (skipped when off)."""
-    cfg = load_section(TrainPriorConfig, "train_prior")
-    with _live(root) as live, _board() as board:
-        bar = TrainProgress(board.add("train_prior adapted", cfg.adapt_steps, "steps"))
-        res = train_adapted(cfg, load_section(HeadModelConfig, "head_model"), subjects, root,
-                            callbacks=[LiveCallback(live, "adapted"), bar])
-    return None if res is None else {"checkpoint": str(res.checkpoint), "steps": res.steps}

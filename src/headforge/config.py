@@ -379,10 +379,22 @@ class TrainPriorConfig:
     """TorchScript LPIPS file (none ships with the project: empty = the LPIPS term is skipped)."""
     checkpoint_every: int = 100
     """Write a resumable checkpoint every N steps (atomic; a killed run resumes from it)."""
-    adapt_steps: int = 0
-    """Steps of the optional adaptation on consented real subjects (0 = no adaptation)."""
-    adapt_lr: float = 3e-4
-    """Decoder learning rate of the adaptation."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AdaptPriorConfig:
+    """Adaptation of the base prior to consented real subjects (``adapt_prior`` stage).
+
+    The adapted prior keeps the base's architecture and training settings (``train_prior``);
+    only these keys are the adaptation's own, so changing them never retrains the base.
+    """
+
+    steps: int = 40
+    """Adaptation steps from the base checkpoint (0 = no adaptation: invert uses the base)."""
+    lr: float = 3e-4
+    """Decoder learning rate of the adaptation (latents use ``train_prior.lr_latent``)."""
+    require_consent: bool = True
+    """Adapt only to tracked subjects holding an active ``train_prior`` consent."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -465,11 +477,12 @@ class RetentionConfig:
     """Per consent scope (``capture``, ``train_prior``, ``avatar``): days a consent without its
     own end date (expiry or retention_days) lasts; scopes not listed use ``derived_days``."""
     scope_stages: dict[str, list[str]] = dataclasses.field(
-        default_factory=lambda: {"train_prior": ["train_prior"],
+        default_factory=lambda: {"train_prior": ["train_prior", "adapt_prior"],
                                  "avatar": ["invert", "evaluate", "report"]})
     """Stages whose artifacts a consent scope covers; when only that scope ends, forget removes
     just the subject's artifacts of these stages (``capture`` always means everything)."""
-    model_stages: list[str] = dataclasses.field(default_factory=lambda: ["train_prior"])
+    model_stages: list[str] = dataclasses.field(
+        default_factory=lambda: ["train_prior", "adapt_prior"])
     """Stages whose multi-subject artifacts are models: deleted and queued for retraining."""
     scan_paths: list[str] = dataclasses.field(
         default_factory=lambda: ["inbox", "data", "results", "logs", "dvclive"])

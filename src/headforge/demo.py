@@ -2,8 +2,8 @@
 
 ``prepare_demo_inbox`` writes scikit-image's astronaut (NASA, public domain) and matplotlib's
 Grace Hopper portrait (public domain) as one-photo captures under ``inbox/`` with pseudonymous
-subject ids, and records the demo's consent in the registry. The bytes are deterministic, so
-rerunning it does not make DVC rerun ``ingest``.
+subject ids, and records the demo's consent (capture, train_prior, avatar) in the registry.
+The bytes are deterministic, so rerunning it does not make DVC rerun ``ingest``.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def prepare_demo_inbox(inbox: Path, grant_consent: bool = True) -> list[Path]:
 
         reg = Registry.from_config()
         for subj in DEMO_SUBJECTS:
-            for scope in ("capture", "avatar"):
+            for scope in ("capture", "train_prior", "avatar"):
                 if not reg.has_consent(subj.subject_id, scope):
                     reg.add_subject(subj.subject_id)
                     reg.grant(subj.subject_id, scope, evidence=DEMO_EVIDENCE)

@@ -14,6 +14,19 @@ from headforge.privacy import Registry, Scope
 prefect_testing = pytest.importorskip("prefect.testing.utilities")
 
 
+def touch(subjects: list[str]) -> int:
+    """A flow run whose parameters name subjects (as ``ingest(subjects=[...])`` would)."""
+    return len(subjects)
+
+
+def api_runs() -> list[dict]:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return [{"id": str(r.id), "flow": r.flow_id, "parameters": r.parameters,
+                 "name": r.name} for r in client.read_flow_runs(limit=200)]
+
+
 @pytest.fixture(scope="module")
 def harness():
     with prefect_testing.prefect_test_harness(server_startup_timeout=180):  # loaded CI hosts
@@ -28,8 +41,12 @@ def test_forget_and_retention_flows(harness, case: Path, root: Path, reg: Regist
     from flows.retention import retention
 
     monkeypatch.setenv("HOME", str(case / "home"))  # ~/.prefect/storage: a private one
+    from prefect import flow
+
+    touch_flow = flow(name="touch-subjects")(touch)
     with temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: case / "prefect"}):
         kept = subject_files(root, "s0002")
+        assert touch_flow(["s0001", "s0002"]) == 2 and touch_flow(["s0002"]) == 1
         # without --yes outside a deployment: preview only, nothing changes
         out = forget("s0001", root=str(root))
         assert out["status"] == "not-approved"
@@ -52,8 +69,19 @@ def test_forget_and_retention_flows(harness, case: Path, root: Path, reg: Regist
         assert "workspace" in asked[0]["text"] and (root / "inbox/s0001").is_dir()
         monkeypatch.setattr(fmod, "in_deployment", lambda: False)
 
+        assert sum("s0001" in json.dumps(r["parameters"]) for r in api_runs()) == 3
         out = forget("s0001", yes=True, root=str(root))
         assert out["status"] == "forgotten" and out["verify"]["ok"]
+        # Prefect's API database: the runs naming s0001 are gone (touch + 2 earlier forget
+        # runs), this forget's own run is redacted, the run naming only s0002 is kept
+        runs = api_runs()
+        assert not [r for r in runs if "s0001" in json.dumps(r["parameters"])]
+        assert [r["parameters"]["subjects"] for r in runs if "subjects" in r["parameters"]] == [
+            ["s0002"]]
+        assert [r["parameters"]["subject"] for r in runs if "subject" in r["parameters"]] == [
+            "<forgotten>"]
+        assert out["counts"]["prefect-api.delete_flow_run"] == 3
+        assert out["verify"]["checked"]["prefect-api"] >= 2
         assert "s0001" not in json.dumps(out)  # what Prefect keeps: counts and digest only
         assert not (root / "inbox/s0001").exists()
         results = {s: case / "prefect" / hashlib.sha256(s.encode()).hexdigest()
@@ -71,3 +99,30 @@ def test_forget_and_retention_flows(harness, case: Path, root: Path, reg: Regist
     assert reg.verify_audit().ok
     events = [e.event for e in reg.audit_entries()]
     assert events.count("forget.subject") == 2
+
+
+def test_prefect_catalogue_reads_runs_and_searches_logs(harness) -> None:
+    from prefect import flow, get_run_logger
+
+    from headforge.privacy.forget.markers import pseudonym_pattern
+    from tasks.forget import PrefectFlowRuns
+
+    @flow(name="log-subjects")
+    def chatty(subjects: list[str]) -> None:
+        get_run_logger().info("processed %s", ", ".join(subjects))
+
+    chatty(["s0007", "s0008"])
+    cat = PrefectFlowRuns()
+    assert cat.current_run() is None  # outside a flow run
+    lines = list(cat.iter_logs("S0007"))  # server-side search, case-insensitive
+    assert [m for _, m in lines] == [b"processed s0007, s0008"] and lines[0][0]
+    assert list(cat.iter_logs("s0009")) == []
+    runs = dict(cat.iter_runs())
+    rid = lines[0][0]
+    assert b'"s0007"' in runs[rid]
+    cat.redact_run(rid, pseudonym_pattern("s0007", ["s0008"]))
+    assert b'"s0007"' not in dict(cat.iter_runs())[rid] and b"<forgotten>" in dict(
+        cat.iter_runs())[rid]
+    cat.delete_run(rid)
+    cat.delete_run(rid)  # idempotent
+    assert rid not in dict(cat.iter_runs())

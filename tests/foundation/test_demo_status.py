@@ -30,8 +30,7 @@ def test_demo_inbox_is_deterministic_and_consented(tmp_project: Path) -> None:
     assert [f.stat().st_mtime_ns for f in again] == mtimes  # untouched: DVC sees no change
     reg = Registry.from_config()
     for s in DEMO_SUBJECTS:
-        assert reg.has_consent(s.subject_id, "capture") and reg.has_consent(s.subject_id, "avatar")
-        assert not reg.has_consent(s.subject_id, "train_prior")
+        assert all(reg.has_consent(s.subject_id, sc) for sc in ("capture", "train_prior", "avatar"))
     assert reg.verify_audit().ok
 
 
@@ -42,7 +41,7 @@ def test_status_reports_outputs_consents_and_dvc_state(tmp_project: Path) -> Non
     (tmp_project / "results" / "track" / "x" / "a.npz").write_bytes(b"0")
     st = collect_status(tmp_project, Registry.from_config())
     assert st.outputs["results/track"] == 1
-    assert st.subjects == 2 and len(st.consents) == 4 and all(c["valid"] for c in st.consents)
+    assert st.subjects == 2 and len(st.consents) == 6 and all(c["valid"] for c in st.consents)
     assert st.pending_retention == []
     # not a DVC repository: the status says why instead of failing
     assert st.dvc_error

@@ -19,8 +19,7 @@ from PIL import Image
 
 from headforge.evaluate.metrics import ImageScores, foreground, mean_scores, score_images
 from headforge.invert.bundle import Drivable, LoadedBundle, to_uint8
-from headforge.invert.stage import on_black
-from headforge.prior.data import ViewSet, load_views
+from headforge.prior.data import ViewSet, load_views, on_black
 
 METHODS = ("prior", "baseline")
 

@@ -8,7 +8,6 @@ most frontal camera plus farthest-point samples of the frontal ones. Real monocu
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from headforge.invert.baseline import fit_baseline
 from headforge.invert.bundle import write_bundle
 from headforge.invert.core import InversionInputs, StepCallback, invert
 from headforge.invert.views import frontal_views, pick_frames
-from headforge.prior.data import ViewSet, has_params, load_views
+from headforge.prior.data import ViewSet, has_params, load_views, on_black
 from headforge.prior.model import HeadPrior
 from headforge.prior.stage import load_head
 from headforge.prior.train import load_checkpoint, prior_from_checkpoint, resolve_device
@@ -110,15 +109,6 @@ def real_subject_inputs(df: pd.DataFrame, subject: str, cfg: InvertConfig, track
         "kind": "real", "sequence": seq, "input_frames": [str(f) for f in rows["frame"].iloc[inp]],
         "test_frames": [str(f) for f in rows["frame"].iloc[test]],
     })
-
-
-def on_black(views: ViewSet) -> ViewSet:
-    """Views with their images composited on black through their masks.
-
-    Captures keep their background in the RGB file (the mask lies beside it), while the prior
-    renders on black and its energies compare whole images: real inputs and their held-out
-    frames are composited before inversion and scoring. (Synthetic renders already are.)"""
-    return dataclasses.replace(views, images=views.images * views.masks)
 
 
 def _frame_order(frame: object) -> tuple[int, str]:

@@ -15,7 +15,8 @@ def train_cmd(
     steps: int = typer.Option(None, help="Override train_prior.steps."),
     manifest: Path = typer.Option(None, help="Synthetic manifest (default data/synth)."),
     adapt: list[str] = typer.Option(
-        [], help="Also adapt to these consented real subjects (needs train_prior.adapt_steps)."),
+        [], help="Also adapt to these real subjects (adapt_prior.steps > 0; no consent check: "
+             "the adapt_prior stage checks train_prior consent)."),
 ) -> None:
     """Train (or resume) the base prior on synthetic identities; optionally adapt it.
 
@@ -24,9 +25,16 @@ def train_cmd(
     """
     import os
 
-    from headforge.config import EvaluateConfig, HeadModelConfig, TrainPriorConfig, load_section
+    from headforge.config import (
+        AdaptPriorConfig,
+        EvaluateConfig,
+        HeadModelConfig,
+        TrainPriorConfig,
+        load_section,
+    )
+    from headforge.prior.adapt import train_adapted
     from headforge.prior.progress import TrainProgress
-    from headforge.prior.stage import train_adapted, train_base
+    from headforge.prior.stage import train_base
     from headforge.progress import ProgressBoard
 
     overrides = {"steps": steps} if steps is not None else None
@@ -42,10 +50,11 @@ def train_cmd(
                                "resumed_from": res.resumed_from,
                                "final_loss": res.history[-1]["loss"]}))
     if adapt:
+        adapt_cfg = load_section(AdaptPriorConfig, "adapt_prior")
         with ProgressBoard(mode=None if rank0 else "off") as board:
-            bar = TrainProgress(board.add("train_prior adapted", cfg.adapt_steps, "steps"))
-            ad = train_adapted(cfg, head_cfg, adapt, callbacks=[bar])
+            bar = TrainProgress(board.add("adapt_prior", adapt_cfg.steps, "steps"))
+            ad = train_adapted(cfg, adapt_cfg, head_cfg, adapt, callbacks=[bar])
         if not rank0:
             return
-        typer.echo("adaptation skipped (adapt_steps is 0 or no tracked frames)" if ad is None
+        typer.echo("adaptation skipped (adapt_prior.steps is 0 or no tracked frames)" if ad is None
                    else json.dumps({"adapted": str(ad.checkpoint), "steps": ad.steps}))

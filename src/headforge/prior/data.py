@@ -20,6 +20,7 @@ the row's frame.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -323,3 +324,12 @@ def split_subjects(df: pd.DataFrame, held_out: int) -> tuple[list[str], list[str
                         f"{len(subjects)} synthetic subjects for training")
     cut = len(subjects) - held_out
     return subjects[:cut], subjects[cut:]
+
+
+def on_black(views: ViewSet) -> ViewSet:
+    """Views with their images composited on black through their masks.
+
+    Captures keep their background in the RGB file (the mask lies beside it), while the prior
+    renders on black and its energies compare whole images: real inputs and their held-out
+    frames are composited before inversion and scoring. (Synthetic renders already are.)"""
+    return dataclasses.replace(views, images=views.images * views.masks)

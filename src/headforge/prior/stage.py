@@ -1,8 +1,9 @@
 """The ``train_prior`` stage as library calls: which data, which folders, which model.
 
 ``results/train_prior/base/`` holds the prior trained on synthetic identities only;
-``results/train_prior/adapted/`` the optional adaptation on consented real subjects, trained
-from the base checkpoint, so forgetting a real subject retrains only the adaptation.
+``results/train_prior/adapted/`` the adaptation on consented real subjects (the ``adapt_prior``
+stage, :mod:`headforge.prior.adapt`), trained from the base checkpoint, so forgetting a real
+subject retrains only the adaptation.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import pandas as pd
 from headforge.config import HeadModelConfig, TrainPriorConfig
 from headforge.morphable import MorphableHead
 from headforge.paths import data_dir, results_dir
-from headforge.prior.data import ViewSet, has_params, load_views, read_manifest, split_subjects
+from headforge.prior.data import (
+    ViewSet,
+    has_params,
+    load_views,
+    on_black,
+    read_manifest,
+    split_subjects,
+)
 from headforge.prior.train import TrainCallback, TrainResult, train
 
 
@@ -68,7 +76,8 @@ def real_training_views(cfg: TrainPriorConfig, subjects: Sequence[str], root: Pa
     rows = rows[pd.Series(keep, index=rows.index, dtype=bool)]
     if len(rows) == 0:
         return None
-    return load_views(rows, cfg.resolution, track, sorted(rows["subject"].unique()))
+    # composited on black like the inversion's real inputs (captures keep their background)
+    return on_black(load_views(rows, cfg.resolution, track, sorted(rows["subject"].unique())))
 
 
 def train_base(cfg: TrainPriorConfig, head_cfg: HeadModelConfig, held_out: int,
@@ -79,18 +88,3 @@ def train_base(cfg: TrainPriorConfig, head_cfg: HeadModelConfig, held_out: int,
     head, parts = load_head(head_cfg)
     return train(cfg, views, base_dir(root), head, parts, callbacks=callbacks,
                  head_model=head_kwargs(head_cfg))
-
-
-def train_adapted(cfg: TrainPriorConfig, head_cfg: HeadModelConfig, subjects: Sequence[str],
-                  root: Path | None = None, callbacks: Sequence[TrainCallback] = ()
-                  ) -> TrainResult | None:
-    """Adapt the base prior to consented real subjects (None when off or nothing to adapt)."""
-    if cfg.adapt_steps <= 0:
-        return None
-    views = real_training_views(cfg, subjects, root)
-    if views is None:
-        return None
-    head, parts = load_head(head_cfg)
-    return train(cfg, views, adapted_dir(root), head, parts, steps=cfg.adapt_steps,
-                 lr=cfg.adapt_lr, base_checkpoint=base_dir(root) / "prior.pt",
-                 callbacks=callbacks, head_model=head_kwargs(head_cfg))

@@ -204,7 +204,7 @@ def train(
     """Train (or resume, or adapt) a prior on ``views``; see the module docstring.
 
     ``steps``/``lr`` override ``cfg.steps``/``cfg.lr`` (the adaptation uses
-    ``cfg.adapt_steps``/``cfg.adapt_lr``).
+    ``adapt_prior.steps``/``adapt_prior.lr``).
     """
     t0 = time.perf_counter()
     out_dir = Path(out_dir)

@@ -7,6 +7,7 @@ root; without ``--yes`` on a terminal, the plan is previewed first and a confirm
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -16,9 +17,17 @@ app = typer.Typer(add_completion=False)
 
 
 def _flow(module: str, args: list[str]) -> int:
+    """Run the flow module from the project root. Without ``PREFECT_API_URL``/``PREFECT_HOME``
+    it uses the project's Prefect home (``.prefect``, the Makefile's), so the forget cleans the
+    API database the pipeline's runs are in."""
     from headforge.paths import project_root
 
-    return subprocess.call([sys.executable, "-m", module, *args], cwd=project_root())
+    root = project_root()
+    env = dict(os.environ)
+    if not env.get("PREFECT_API_URL") and not env.get("PREFECT_HOME") and (
+            root / ".prefect").is_dir():
+        env["PREFECT_HOME"] = str(root / ".prefect")
+    return subprocess.call([sys.executable, "-m", module, *args], cwd=root, env=env)
 
 
 @app.command()

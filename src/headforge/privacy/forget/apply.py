@@ -24,6 +24,7 @@ from headforge.privacy.forget.history import outs_of
 from headforge.privacy.forget.markers import ContentIndex, pseudonym_pattern
 from headforge.privacy.forget.model import Action, ApplyResult, ForgetPlan, Kind
 from headforge.privacy.forget.plan import RETRAIN_FILE
+from headforge.privacy.forget.runs import apply_flow_run
 from headforge.privacy.forget.settings import ForgetSettings
 from headforge.privacy.records import LineageRecord
 
@@ -214,6 +215,8 @@ def clear_retrain_requests(root: Path, done_stages: list[str]) -> list[Path]:
         if stages and stages <= set(done_stages):
             p.unlink()
             removed.append(p)
+            if not any(p.parent.iterdir()):  # results/<stage>/ made only for the request
+                p.parent.rmdir()
     return removed
 
 
@@ -264,6 +267,11 @@ class Applier:
         if a.kind is Kind.DELETE_RUN:
             name = a.store.split(":", 1)[1]
             return self._store("cache" if name == "cache" else name).delete_run_cache(a.target)
+        if a.kind is Kind.DELETE_FLOW_RUN:
+            if self.settings.flow_runs is None:
+                raise RuntimeError("the plan deletes Prefect flow runs but no Prefect API is "
+                                   "configured now: run the forget flow (it connects to it)")
+            return apply_flow_run(self.settings.flow_runs, a)
         if a.kind is Kind.RECOMMIT:
             _recommit(root, a.target)
             return 0

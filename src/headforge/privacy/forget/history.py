@@ -133,6 +133,24 @@ def outs_of(dvc_path: str, data: bytes) -> list[tuple[str, str]]:
     return out
 
 
+def current_refs(root: Path, readers: Iterable[Callable[[str], bytes | None]]
+                 ) -> dict[str, list[str]]:
+    """Object id -> repo paths that the working ``dvc.lock``/``.dvc`` files reference now
+    (``.dir`` listings expanded when a reader has them)."""
+    readers = list(readers)
+    refs: dict[str, list[str]] = {}
+    for rel in working_dvc_files(root):
+        f = root / rel
+        for path, md5 in outs_of(rel, f.read_bytes()) if f.is_file() else []:
+            refs.setdefault(md5, []).append(path)
+            if not md5.endswith(".dir"):
+                continue
+            listing = next((d for d in (read(md5) for read in readers) if d is not None), None)
+            for sub, m in parse_dir_listing(listing) if listing is not None else []:
+                refs.setdefault(m, []).append(f"{path}/{sub}")
+    return refs
+
+
 def build_catalogue(root: Path, readers: Iterable[Callable[[str], bytes | None]],
                     extra_dirs: Iterable[tuple[str, bytes]] = ()) -> Catalogue:
     """The catalogue of every recorded version; ``readers`` fetch ``.dir`` listings by id.

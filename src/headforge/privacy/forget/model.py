@@ -26,6 +26,8 @@ class Kind(enum.StrEnum):
     """Remove a content-addressed object from the DVC cache or a remote."""
     DELETE_RUN = "delete_run"
     """Remove a DVC run-cache entry that names the subject's objects."""
+    DELETE_FLOW_RUN = "delete_flow_run"
+    """Delete a Prefect flow run naming the subject (the forget's own run: redact it)."""
     RECOMMIT = "recommit"
     """``dvc commit -f`` a ``.dvc`` data source whose folder lost the subject's files."""
     QUEUE_RETRAIN = "queue_retrain"
@@ -38,7 +40,7 @@ class Kind(enum.StrEnum):
 
 PHASES: dict[Kind, int] = {
     Kind.DELETE: 0, Kind.REWRITE_MANIFEST: 0, Kind.REDACT: 0, Kind.DELETE_MODEL: 0,
-    Kind.DELETE_OBJECT: 1, Kind.DELETE_RUN: 2, Kind.RECOMMIT: 3, Kind.QUEUE_RETRAIN: 4,
+    Kind.DELETE_OBJECT: 1, Kind.DELETE_RUN: 2, Kind.DELETE_FLOW_RUN: 2, Kind.RECOMMIT: 3, Kind.QUEUE_RETRAIN: 4,
     Kind.DELETE_LINEAGE: 5, Kind.WITHDRAW: 6,
 }
 """Apply order: data first, registry last (so a crashed run can re-plan from lineage)."""
@@ -53,7 +55,7 @@ class Action:
     kind: Kind
     store: str
     """``workspace``, ``cache``, ``remote:<name>``, ``run-cache:<store>``, ``prefect``,
-    ``dvc-state``, ``dvc`` or ``registry``."""
+    ``prefect-api`` (flow runs), ``dvc-state``, ``dvc`` or ``registry``."""
     target: str
     """Path relative to the project root (workspace), object id, run-cache key, absolute path
     (Prefect storage, DVC state) or a registry target."""

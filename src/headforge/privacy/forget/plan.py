@@ -124,6 +124,9 @@ def build_plan(settings: ForgetSettings, registry: RegistryLike, subject: str,
                               "mark the consent withdrawn"))
     regenerate = sorted({a.stage for a in actions if a.store == "workspace" and a.stage
                          and a.kind is not Kind.QUEUE_RETRAIN} - set(retrain))
+    if det.prefect_orphan_logs:
+        det.notes.append(f"{det.prefect_orphan_logs} Prefect log line(s) of runs that no longer "
+                         "exist name the subject: verify will report them (no API deletes them)")
     review = list(det.review) + [f"git history: {p}" for p in det.git]
     if det.git:
         det.notes.append(f"{len(det.git)} file(s) of the subject are committed to git history; "

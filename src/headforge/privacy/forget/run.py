@@ -145,18 +145,32 @@ def apply_subject(settings: ForgetSettings, registry: ForgetRegistry, plan: Forg
     return applied
 
 
+def pipeline_order(settings: ForgetSettings, stages: list[str]) -> list[str]:
+    """``stages`` in the order ``dvc.yaml`` lists them (unknown ones last, sorted)."""
+    order = list(dict.fromkeys(settings.stage_outs.values()))
+    rank = {s: i for i, s in enumerate(order)}
+    return sorted(set(stages), key=lambda s: (rank.get(s, len(rank)), s))
+
+
 def retrain_stages(settings: ForgetSettings, stages: list[str]) -> None:
-    """``dvc repro`` the model stages queued for retraining (subprocess), then clear the
-    requests they satisfied. Their upstream stages rerun too when their inputs changed."""
+    """Retrain the model stages queued by a forget, then clear the requests they satisfied.
+
+    ``dvc repro --single-item`` of each stage in pipeline order (subprocess): the models are
+    retrained on the data as the forget left it, and upstream stages are not rerun (their
+    outputs already lack the subject; ``dvc repro`` refreshes them and their shared outputs
+    later, e.g. the next scheduled pipeline run).
+    """
     if not stages:
         return
-    res = subprocess.run([sys.executable, "-m", "dvc", "repro", *stages], cwd=settings.root,
-                         capture_output=True, text=True)
-    if res.returncode != 0:
-        raise RuntimeError(f"retraining ({' '.join(stages)}) failed: "
-                           f"{(res.stderr or res.stdout)[-2000:]}; the requests stay in "
-                           f"results/*/{RETRAIN_FILE} - fix the stage and run `dvc repro`")
-    clear_retrain_requests(settings.root, stages)
+    ordered = pipeline_order(settings, stages)
+    for stage in ordered:
+        res = subprocess.run([sys.executable, "-m", "dvc", "repro", "--single-item", stage],
+                             cwd=settings.root, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise RuntimeError(f"retraining {stage} failed: {(res.stderr or res.stdout)[-2000:]}; "
+                               f"the requests stay in results/*/{RETRAIN_FILE}: fix the stage "
+                               f"and run `dvc repro {stage}`")
+    clear_retrain_requests(settings.root, ordered)
 
 
 def finish(settings: ForgetSettings, registry: ForgetRegistry, plan: ForgetPlan,

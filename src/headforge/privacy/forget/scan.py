@@ -13,9 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from headforge.privacy.forget.dvcstore import ObjectStore, run_cache_hashes
-from headforge.privacy.forget.history import Catalogue, build_catalogue, git_blobs
+from headforge.privacy.forget.history import (
+    Catalogue,
+    build_catalogue,
+    current_refs,
+    git_blobs,
+)
 from headforge.privacy.forget.markers import Markers, find_in_blob, hash_file, read_limited
 from headforge.privacy.forget.model import Action, Kind
+from headforge.privacy.forget.runs import scan_flow_runs
 from headforge.privacy.forget.settings import ForgetSettings
 from headforge.privacy.records import LineageRecord
 
@@ -41,6 +47,8 @@ class Detection:
     git: list[str] = dataclasses.field(default_factory=list)
     """Paths whose committed versions (git history) hold the subject's data."""
     catalogue: Catalogue | None = None
+    prefect_orphan_logs: int = 0
+    """Prefect log lines naming the subject whose flow run is gone (no API can remove them)."""
 
 
 @dataclasses.dataclass
@@ -199,6 +207,7 @@ def classify_objects(ctx: ScanContext, det: Detection, ws_md5: set[str],
     # objects stored under another subject's path are that subject's too: never deleted
     protected = set(det.shared) | {oid for oid, paths in cat.paths.items()
                                    if any(mk.names_other(p) and not mk.names(p) for p in paths)}
+    protected |= recreated_by_others(ctx, set(cat.paths) - ws_md5, stores)
     candidates = set(ws_md5) | mk.index.md5 | {
         oid for oid, paths in cat.paths.items() if any(ctx.claims(p) for p in paths)}
     det.shared = candidates & protected
@@ -233,6 +242,24 @@ def classify_objects(ctx: ScanContext, det: Detection, ws_md5: set[str],
                          "are matched by path and hash only")
 
 
+def recreated_by_others(ctx: ScanContext, oids: set[str], stores: list[ObjectStore]
+                        ) -> set[str]:
+    """Of ``oids``, those a current output that is not the subject's holds.
+
+    A model retrained without the subject can write a file byte-identical to one of the old
+    model's (a dvclive curve of a constant term, say): those bytes identify no one and now
+    belong to the new output. Counted only when the working ``dvc.lock``/``.dvc`` files
+    reference the id at paths that are neither named after the subject nor in its lineage;
+    ``.dir`` listings never count. Callers pass only ids whose current file the workspace scan
+    did not flag.
+    """
+    if not oids:
+        return set()
+    refs = current_refs(ctx.settings.root, [s.read for s in stores])
+    return {o for o in oids if not o.endswith(".dir") and refs.get(o)
+            and not any(ctx.claims(p) for p in refs[o])}
+
+
 def scan_stores(ctx: ScanContext, det: Detection, ws_md5: set[str]) -> None:
     """Plan deletions in the cache, every remote, their run-caches; Prefect and DVC state."""
     stores = [s for s in [ctx.cache, *ctx.remotes] if s is not None]
@@ -258,6 +285,7 @@ def scan_stores(ctx: ScanContext, det: Detection, ws_md5: set[str]) -> None:
         det.checked["run-cache"] = det.checked.get("run-cache", 0) + n
     if not ctx.scoped:
         scan_prefect(ctx, det)
+        scan_prefect_api(ctx, det)
         scan_dvc_state(ctx, det)
         scan_git(ctx, det)
 
@@ -295,6 +323,17 @@ def scan_prefect(ctx: ScanContext, det: Detection) -> None:
                 det.actions.append(Action(Kind.DELETE, "prefect", str(p.resolve()), len(data),
                                           f"cached task result: {found.reason}"))
     det.checked["prefect"] = n
+
+
+def scan_prefect_api(ctx: ScanContext, det: Detection) -> None:
+    """Flow runs of Prefect's API whose parameters, name, tags or logs name the subject."""
+    catalog = ctx.settings.flow_runs
+    if catalog is None:
+        return
+    actions, n, orphans = scan_flow_runs(catalog, ctx.markers.subject, ctx.markers.pattern)
+    det.actions += actions
+    det.checked["prefect-api"] = n
+    det.prefect_orphan_logs = orphans
 
 
 def scan_dvc_state(ctx: ScanContext, det: Detection) -> None:

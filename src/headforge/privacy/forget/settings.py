@@ -12,6 +12,7 @@ import yaml
 
 from headforge.config import RetentionConfig, load_section, read_params
 from headforge.privacy.forget.dvcstore import DvcLayout, probe_layout
+from headforge.privacy.forget.runs import FlowRunCatalog
 
 
 def default_prefect_storage(root: Path) -> list[Path]:
@@ -46,6 +47,8 @@ class ForgetSettings:
     prefect_storage: tuple[Path, ...]
     stage_outs: dict[str, str]
     """DVC output path -> the stage that writes it (from dvc.yaml)."""
+    flow_runs: FlowRunCatalog | None = None
+    """Prefect's API database (flow runs and logs); None: not checked (no API configured)."""
 
     @property
     def journal_dir(self) -> Path:
@@ -99,8 +102,10 @@ def read_stage_outs(root: Path) -> dict[str, str]:
 
 def load_settings(root: Path, config: RetentionConfig | None = None,
                   prefect_storage: list[Path] | None = None,
-                  layout: DvcLayout | None = None) -> ForgetSettings:
-    """Settings of the project at ``root`` (params.yaml ``retention`` section, DVC's config)."""
+                  layout: DvcLayout | None = None,
+                  flow_runs: FlowRunCatalog | None = None) -> ForgetSettings:
+    """Settings of the project at ``root`` (params.yaml ``retention`` section, DVC's config);
+    ``flow_runs`` is the Prefect API to clean (the Prefect tasks pass the configured one)."""
     root = root.resolve()
     if config is None:
         params = read_params(root / "params.yaml") if (root / "params.yaml").is_file() else {}
@@ -109,7 +114,7 @@ def load_settings(root: Path, config: RetentionConfig | None = None,
     return ForgetSettings(root=root, config=config,
                           layout=layout if layout is not None else probe_layout(root),
                           prefect_storage=tuple(Path(p) for p in storage),
-                          stage_outs=read_stage_outs(root))
+                          stage_outs=read_stage_outs(root), flow_runs=flow_runs)
 
 
 def audit_salt(journal_dir: Path, create: bool) -> bytes:
