@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,7 @@ def test_forget_and_retention_flows(harness, case: Path, root: Path, reg: Regist
 
 def test_prefect_catalogue_reads_runs_and_searches_logs(harness) -> None:
     from prefect import flow, get_run_logger
+    from prefect.logging.handlers import APILogHandler
 
     from headforge.privacy.forget.markers import pseudonym_pattern
     from tasks.forget import PrefectFlowRuns
@@ -112,9 +114,12 @@ def test_prefect_catalogue_reads_runs_and_searches_logs(harness) -> None:
         get_run_logger().info("processed %s", ", ".join(subjects))
 
     chatty(["s0007", "s0008"])
+    APILogHandler().flush()  # logs reach the API in background batches
     cat = PrefectFlowRuns()
     assert cat.current_run() is None  # outside a flow run
-    lines = list(cat.iter_logs("S0007"))  # server-side search, case-insensitive
+    deadline = time.monotonic() + 30.0
+    while not (lines := list(cat.iter_logs("S0007"))) and time.monotonic() < deadline:
+        time.sleep(0.5)  # server-side search, case-insensitive; a loaded server lags
     assert [m for _, m in lines] == [b"processed s0007, s0008"] and lines[0][0]
     assert list(cat.iter_logs("s0009")) == []
     runs = dict(cat.iter_runs())
