@@ -45,6 +45,23 @@ _OPTS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
 PAGE = 200
 
 
+def _local_sqlite_without_concat() -> bool:
+    """True when the Prefect API is served on this machine from SQLite older than 3.44: its
+    log search calls ``concat()``, which that SQLite lacks (the server would answer 500)."""
+    import sqlite3
+    from urllib.parse import urlparse
+
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings()
+    url = settings.api.url
+    if url and urlparse(url).hostname not in {"127.0.0.1", "localhost", "::1"}:
+        return False  # a remote server: its database is unknown here, try its search
+    db = settings.server.database.connection_url
+    db_url = db.get_secret_value() if db is not None else ""
+    return db_url.startswith("sqlite") and sqlite3.sqlite_version_info < (3, 44)
+
+
 class PrefectFlowRuns:
     """:class:`headforge.privacy.forget.runs.FlowRunCatalog` over the configured Prefect API.
 
@@ -54,8 +71,9 @@ class PrefectFlowRuns:
 
     def __init__(self, max_logs: int = 1_000_000) -> None:
         self.max_logs = max_logs
-        self.search = True
-        """False once the server's log search failed (then every line is read and filtered)."""
+        self.search = not _local_sqlite_without_concat()
+        """False once the server's log search failed, or when it is known to fail (then every
+        line is read and filtered here)."""
 
     def current_run(self) -> str | None:
         from prefect.runtime import flow_run
