@@ -16,7 +16,7 @@ RUNNERS = ("local", "dask")
 
 
 class RunnerConfig(Protocol):
-    """The keys of a stage section that pick its task runner (SynthConfig, TrackConfig)."""
+    """The keys of a stage section that pick its task runner (SynthConfig, TrackConfig, InvertConfig)."""
 
     @property
     def runner(self) -> str: ...

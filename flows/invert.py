@@ -1,13 +1,21 @@
-"""DVC stage ``invert``: avatars of held-out synthetic identities and tracked real subjects."""
+"""DVC stage ``invert``: avatars of held-out synthetic identities and tracked real subjects.
+
+One task per subject on the task runner ``invert.runner`` names (threads, or Prefect's
+DaskTaskRunner: see :mod:`flows._runners`, shared with synth and track); ``python -m
+flows.invert`` and :func:`run` pick it. A subject whose inversion fails fails the run after the
+others finished, naming each failed subject and why.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
-from headforge.config import EvaluateConfig, InvertConfig, load_section
+from flows._runners import run_with_runner
+from headforge.config import EvaluateConfig, InvertConfig, load_section, read_params
 from headforge.io_utils import write_text_atomic
 from headforge.paths import data_dir, project_root, results_dir
 from headforge.prior.data import read_manifest, split_subjects
@@ -17,12 +25,13 @@ from tasks.invert import invert_one
 
 def subjects_to_invert(root: Path) -> list[tuple[str, bool]]:
     """(subject, is_real) pairs: held-out synthetic identities, then tracked real subjects."""
+    params = read_params(root / "params.yaml")
     out: list[tuple[str, bool]] = []
-    if load_section(InvertConfig, "invert").synthetic_subjects:
+    if load_section(InvertConfig, "invert", params).synthetic_subjects:
         man = data_dir("synth", root) / "manifest.parquet"
         if man.is_file():
-            _, held = split_subjects(read_manifest(man), load_section(EvaluateConfig,
-                                                                      "evaluate").held_out)
+            held_out = load_section(EvaluateConfig, "evaluate", params).held_out
+            _, held = split_subjects(read_manifest(man), held_out)
             out += [(s, False) for s in held]
     captures = data_dir("captures", root) / "manifest.parquet"
     track = results_dir("track", root)
@@ -37,12 +46,35 @@ def subjects_to_invert(root: Path) -> list[tuple[str, bool]]:
 def invert(root: Path | None = None) -> list[str]:
     """Write ``results/invert/<subject>/`` bundles and ``results/invert/index.json``."""
     base = root or project_root()
+    cfg = load_section(InvertConfig, "invert", read_params(base / "params.yaml"))
+    threads = max(1, (os.cpu_count() or 1) // max(1, cfg.max_workers))
     with stage_timer("invert", base):
-        done = [invert_one(base, s, real) for s, real in subjects_to_invert(base)]
+        futures = [(s, invert_one.submit(base, s, real, threads))
+                   for s, real in subjects_to_invert(base)]
+        done, failed = [], {}
+        for s, fut in futures:
+            fut.wait()
+            if fut.state.is_completed():
+                done.append(fut.result())
+            else:
+                failed[s] = str(fut.state.message or "failed")
+        if failed:
+            get_run_logger().error("invert failed for %d subject(s)", len(failed))
+            raise RuntimeError("invert failed for " + "; ".join(f"{k}: {v}"
+                                                              for k, v in failed.items()))
         write_text_atomic(results_dir("invert", base) / "index.json",
                           json.dumps([Path(d).name for d in done], indent=2))
     return done
 
 
+def run(root: Path | None = None) -> list[str]:
+    """The stage as DVC runs it: :func:`invert` on the task runner ``invert.runner`` names in
+    ``root``'s params.yaml."""
+    base = root or project_root()
+    cfg = load_section(InvertConfig, "invert", read_params(base / "params.yaml"))
+    out: list[str] = run_with_runner(invert, cfg, root=base)
+    return out
+
+
 if __name__ == "__main__":
-    print(invert())
+    print(run())

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from prefect import get_run_logger, task
 
-from headforge.config import HeadModelConfig, InvertConfig, TrainPriorConfig, load_section
+from headforge.config import (
+    HeadModelConfig,
+    InvertConfig,
+    TrainPriorConfig,
+    load_section,
+    read_params,
+)
 from headforge.invert.stage import (
     invert_subject,
     load_prior,
@@ -25,12 +32,19 @@ def _prior_path(root: Path, real: bool) -> Path:
 
 
 @task(name="invert-subject")
-def invert_one(root: Path, subject: str, real: bool) -> str:
-    """Invert one subject (synthetic held-out identity or tracked real clip) to a bundle."""
-    cfg = load_section(InvertConfig, "invert")
-    device = load_section(TrainPriorConfig, "train_prior").device
+def invert_one(root: Path, subject: str, real: bool, threads: int = 0) -> str:
+    """Invert one subject (synthetic held-out identity or tracked real clip) to a bundle.
+
+    Reads ``root``'s params.yaml (a Dask worker process may run elsewhere in the tree);
+    ``threads`` > 0 sets torch's intra-op threads in the process that runs it.
+    """
+    if threads > 0:
+        torch.set_num_threads(threads)
+    params = read_params(Path(root) / "params.yaml")
+    cfg = load_section(InvertConfig, "invert", params)
+    device = load_section(TrainPriorConfig, "train_prior", params).device
     ckpt = _prior_path(root, real)
-    prior = load_prior(ckpt, load_section(HeadModelConfig, "head_model"), device)
+    prior = load_prior(ckpt, load_section(HeadModelConfig, "head_model", params), device)
     if real:
         df = read_manifest(data_dir("captures", root) / "manifest.parquet")
         chosen = real_subject_inputs(df, subject, cfg, results_dir("track", root))

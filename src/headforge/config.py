@@ -452,6 +452,13 @@ class InvertConfig:
     test_frames: int = 4
     """Last frames of a real clip never used as inputs (evaluate scores them); inputs are
     picked from the rest by farthest-point sampling in expression space."""
+    runner: typing.Literal["local", "dask"] = "local"
+    """local: a thread pool of ``max_workers``; dask: Prefect's DaskTaskRunner (as track)."""
+    dask_address: str = ""
+    """Dask scheduler address; empty starts a local cluster of ``max_workers`` processes."""
+    max_workers: int = 1
+    """Subjects inverted at once (each gets cpu_count / max_workers torch threads). 1 keeps
+    the prior and its wall-time-matched baseline on the same cores as when measured."""
 
 
 @dataclasses.dataclass(frozen=True)
