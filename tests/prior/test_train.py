@@ -64,6 +64,7 @@ def test_adaptation_starts_from_the_base_checkpoint(heads_manifest: Path, tmp_pa
     b = load_checkpoint(base.checkpoint)
     assert ck["spec"]["subjects"] == ["real_subject"]
     assert ck["base"]["sha256"] and ck["base"]["subjects"] == list(views.subjects)
+    assert ck["base"]["path"] == "../base/prior.pt"  # relative: names no machine's folders
     diffs = [float((ck["decoder"][k] - b["decoder"][k]).abs().max()) for k in b["decoder"]]
     assert 0 < max(diffs) < 1e-2  # one small step away from the base weights
 

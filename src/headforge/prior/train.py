@@ -224,7 +224,10 @@ def train(
         prior.decoder.load_state_dict(base_prior.decoder.state_dict())
         with torch.no_grad():
             prior.latents.copy_(base_prior.mean_latent().expand_as(prior.latents))
-        base_info = {"path": str(base_checkpoint), "sha256": sha256_file(base_checkpoint),
+        # the path relative to the output folder: the record (and the run key) survives a
+        # moved checkout and names no machine's directories
+        rel_base = os.path.relpath(Path(base_checkpoint).resolve(), Path(out_dir).resolve())
+        base_info = {"path": Path(rel_base).as_posix(), "sha256": sha256_file(base_checkpoint),
                      "subjects": list(base_prior.spec.subjects)}
     else:
         prior = build_prior(cfg, views.subjects, head, part_names, head_model)
