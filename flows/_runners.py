@@ -8,6 +8,7 @@ cluster of ``max_workers`` single-threaded worker processes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -48,3 +49,20 @@ def task_runner(cfg: RunnerConfig) -> Any:
 def run_with_runner(flow: Any, cfg: RunnerConfig, **kwargs: Any) -> Any:
     """Call ``flow(**kwargs)`` on the task runner ``cfg`` picks (a fresh one per call)."""
     return flow.with_options(task_runner=task_runner(cfg))(**kwargs)
+
+
+def settle(futures: Sequence[tuple[str, Any]], log: Any = None) -> tuple[list[Any], dict[str, str]]:
+    """Wait for every ``(subject, future)``; returns the results of those that completed (in
+    order) and ``subject -> failure message`` for the others, each logged by ``log.error``
+    when a logger is given. A failed subject never stops the others."""
+    done: list[Any] = []
+    failed: dict[str, str] = {}
+    for subject, fut in futures:
+        fut.wait()
+        if fut.state.is_completed():
+            done.append(fut.result())
+        else:
+            failed[subject] = str(fut.state.message or "failed")
+            if log is not None:
+                log.error("subject %s: %s", subject, failed[subject])
+    return done, failed

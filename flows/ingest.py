@@ -13,6 +13,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from flows._runners import settle
 from headforge.data import StagedSubject
 from headforge.paths import project_root
 from headforge.timing import stage_timer
@@ -33,14 +34,9 @@ def ingest(
         failed: dict[str, str] = {}
         step = max(1, cfg.max_workers)
         for i in range(0, len(todo), step):
-            batch = [(s, stage.submit(s, cfg, base)) for s in todo[i : i + step]]
-            for s, fut in batch:
-                fut.wait()
-                if fut.state.is_completed():
-                    staged.append(fut.result())
-                else:
-                    failed[s] = str(fut.state.message or "failed")
-                    log.error("subject %s: %s", s, failed[s])
+            done, bad = settle([(s, stage.submit(s, cfg, base)) for s in todo[i : i + step]], log)
+            staged += done
+            failed.update(bad)
         if failed and not skip_failed:
             for st in staged:
                 discard(st)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from flows._runners import run_with_runner
+from flows._runners import run_with_runner, settle
 from headforge.config import EvaluateConfig, InvertConfig, load_section, read_params
 from headforge.io_utils import write_text_atomic
 from headforge.paths import data_dir, project_root, results_dir
@@ -49,17 +49,9 @@ def invert(root: Path | None = None) -> list[str]:
     cfg = load_section(InvertConfig, "invert", read_params(base / "params.yaml"))
     threads = max(1, (os.cpu_count() or 1) // max(1, cfg.max_workers))
     with stage_timer("invert", base):
-        futures = [(s, invert_one.submit(base, s, real, threads))
-                   for s, real in subjects_to_invert(base)]
-        done, failed = [], {}
-        for s, fut in futures:
-            fut.wait()
-            if fut.state.is_completed():
-                done.append(fut.result())
-            else:
-                failed[s] = str(fut.state.message or "failed")
+        done, failed = settle([(s, invert_one.submit(base, s, real, threads))
+                               for s, real in subjects_to_invert(base)], get_run_logger())
         if failed:
-            get_run_logger().error("invert failed for %d subject(s)", len(failed))
             raise RuntimeError("invert failed for " + "; ".join(f"{k}: {v}"
                                                               for k, v in failed.items()))
         write_text_atomic(results_dir("invert", base) / "index.json",

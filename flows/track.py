@@ -16,7 +16,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows._runners import run_with_runner
+from flows._runners import run_with_runner, settle
 from headforge.config import TrackConfig, load_section, read_params
 from headforge.paths import project_root
 from headforge.timing import stage_timer
@@ -44,13 +44,9 @@ def track(
                     failed[s] = "subject has no frames in data/captures/manifest.parquet: ingest it"
                     continue
                 batch.append((s, track_one.submit(s, captures[s], cfg, head_cfg, base, threads)))
-            for s, fut in batch:
-                fut.wait()
-                if fut.state.is_completed():
-                    outcomes.append(fut.result())
-                else:
-                    failed[s] = str(fut.state.message or "failed")
-                    log.error("subject %s: %s", s, failed[s])
+            done, bad = settle(batch, log)
+            outcomes += done
+            failed.update(bad)
         summarise(outcomes, failed, base)
     if failed and not skip_failed:
         raise RuntimeError("track failed for " + "; ".join(f"{k}: {v}" for k, v in failed.items()))

@@ -99,3 +99,29 @@ def test_synth_dask_matches_local(tmp_path: Path, harness: None) -> None:
     assert out["local"]["failed"] == out["dask"]["failed"] == {}
     a, b = (_hashes(tmp_path / r / "data" / "synth") for r in ("local", "dask"))
     assert len(a) >= 8 and a == b
+
+
+def test_settle_collects_results_and_failures_in_order() -> None:
+    """The flows' one wait loop: a failed subject is named with its message, the rest finish."""
+    from types import SimpleNamespace
+
+    from flows._runners import settle
+
+    class Fut:
+        def __init__(self, value: str | None, message: str | None = None) -> None:
+            self.value, self.waited = value, False
+            self.state = SimpleNamespace(is_completed=lambda: value is not None, message=message)
+
+        def wait(self) -> None:
+            self.waited = True
+
+        def result(self) -> str | None:
+            return self.value
+
+    logged: list[tuple] = []
+    log = SimpleNamespace(error=lambda *a: logged.append(a))
+    futs = [("a", Fut("A")), ("b", Fut(None, "no frames")), ("c", Fut("C")), ("d", Fut(None))]
+    done, failed = settle(futs, log)
+    assert done == ["A", "C"] and failed == {"b": "no frames", "d": "failed"}
+    assert all(f.waited for _, f in futs)
+    assert logged == [("subject %s: %s", "b", "no frames"), ("subject %s: %s", "d", "failed")]
