@@ -22,13 +22,15 @@ CHILD = Path(__file__).with_name("ddp_child.py")
 STEPS = 3
 
 
-def _torchrun(manifest: Path, out: Path, snapshot_step: int) -> list[dict]:
+def _torchrun(manifest: Path, out: Path, snapshot_step: int, nan_rank: int = -1,
+              expect_rc: int = 0) -> list[dict]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo",
            "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           str(CHILD), str(manifest), str(out), str(STEPS), str(snapshot_step)]
+           str(CHILD), str(manifest), str(out), str(STEPS), str(snapshot_step), str(nan_rank)]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
-    assert res.returncode == 0, f"torchrun failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    assert (res.returncode == 0) == (expect_rc == 0), \
+        f"torchrun exit {res.returncode}:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
     return [json.loads((out / f"rank{r}.json").read_text()) for r in range(2)]
 
 
@@ -75,3 +77,55 @@ def test_torchrun_two_ranks_average_gradients_and_resume(heads_manifest: Path,
     assert q0["resumed_from"] == q1["resumed_from"] == 1
     assert q0["losses"] == r0["losses"] and q1["losses"][1:] == r1["losses"][1:]
     assert q0["digest"] == q1["digest"] == r0["digest"]
+
+
+def _finite_rank(rank: int, init: str, out: object) -> None:
+    import torch.distributed as dist
+
+    from headforge.prior.train import _finite_everywhere
+
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
+    try:
+        loss = torch.tensor(float("nan") if rank == 1 else 0.5)
+        first = _finite_everywhere(loss, 2)  # only rank 1 sees NaN
+        second = _finite_everywhere(torch.tensor(0.5), 2)  # all finite
+        out.put((rank, first, second))  # type: ignore[attr-defined]
+    finally:
+        dist.destroy_process_group()
+
+
+def test_a_nan_on_one_rank_stops_every_rank(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A non-finite loss on one rank is seen by all (one all-reduce), so every rank raises
+    instead of the others waiting in the next gradient all-reduce until the group times out."""
+    import multiprocessing as mp
+
+    monkeypatch.setenv("GLOO_SOCKET_IFNAME", "lo")  # loopback only
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    init = f"file://{tmp_path / 'pg'}"
+    procs = [ctx.Process(target=_finite_rank, args=(r, init, out)) for r in range(2)]
+    for p in procs:
+        p.start()
+    results = sorted(out.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(timeout=60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert results == [(0, False, True), (1, False, True)]
+
+
+@pytest.mark.slow
+def test_torchrun_nan_on_one_rank_fails_every_rank_at_once(heads_manifest: Path,
+                                                           tmp_path: Path) -> None:
+    """Rank 1's loss turns NaN at step 2: both ranks raise the same error at that step (rank 0
+    is told through one all-reduce). Before, rank 0 went on into the gradient all-reduce alone:
+    torchrun's agent killed it (no error of its own, no clean shutdown), and a launcher without
+    such an agent left it waiting until the process group timed out."""
+    out = tmp_path / "nan"
+    ranks = _torchrun(heads_manifest, out, snapshot_step=0, nan_rank=1, expect_rc=3)
+    for r, rec in enumerate(ranks):
+        assert "not finite at step 1 on at least one of 2 ranks" in rec["error"], rec
+        assert f"rank {r}'s loss" in rec["error"]
+    assert "nan" in ranks[1]["error"] and "nan" not in ranks[0]["error"]
+    assert not (out / "prior.pt").exists()
+

@@ -128,3 +128,22 @@ def test_bad_device_names_the_fix(heads_manifest: Path, tmp_path: Path) -> None:
     head, parts = load_head(HEAD)
     with pytest.raises(RuntimeError, match="set device: auto or cpu"):
         train(dataclasses.replace(TINY_TRAIN, device="cuda"), views, tmp_path, head, parts)
+
+
+def test_a_nan_loss_stops_training_naming_the_fix(heads_manifest: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import headforge.prior.train as train_mod
+
+    real = train_mod.photometric_terms
+
+    def poisoned(*a: object, **k: object) -> dict:
+        terms = real(*a, **k)
+        terms["l1"] = terms["l1"] * float("nan")
+        return terms
+
+    monkeypatch.setattr(train_mod, "photometric_terms", poisoned)
+    views, _ = training_views(heads_manifest)
+    head, parts = load_head(HEAD)
+    with pytest.raises(FloatingPointError, match="lower train_prior.lr"):
+        train_mod.train(TINY_TRAIN, views, tmp_path / "nan", head, parts)
+    assert not (tmp_path / "nan" / "prior.pt").exists()

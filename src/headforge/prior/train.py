@@ -176,6 +176,19 @@ def _gather_rng(gen: torch.Generator, world: int) -> list[Tensor]:
     return states
 
 
+def _finite_everywhere(loss: Tensor, world: int) -> bool:
+    """Whether the loss is finite on every rank (a collective under DDP: a rank that stopped
+    alone would leave the others waiting in the next all-reduce until the group times out)."""
+    ok = bool(torch.isfinite(loss.detach()).all())
+    if world <= 1:
+        return ok
+    import torch.distributed as dist
+
+    flag = torch.tensor([1.0 if ok else 0.0], device=loss.device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return bool(flag.item() > 0)
+
+
 def _ddp_finish(world: int, owns: bool) -> None:
     """Wait until rank 0 has written its files (an adaptation on every rank reads the base
     checkpoint next), then close the process group if :func:`_ddp_setup` opened it."""
@@ -293,8 +306,15 @@ def train(
             terms["lpips"] = lpips(rgb, batch.images)
         loss = sum(terms[k] * w for k, w in weights.items() if w and k in terms)
         assert isinstance(loss, Tensor)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"train_prior: loss became {float(loss)} at step {step}; "
+        if not _finite_everywhere(loss, world):  # every rank raises, none is left waiting
+            if world > 1 and owns_group:
+                import torch.distributed as dist
+
+                dist.destroy_process_group()
+            value = float(loss.detach())
+            where = (f" on at least one of {world} ranks (rank {rank}'s loss: {value})"
+                     if world > 1 else f" ({value})")
+            raise FloatingPointError(f"train_prior: the loss is not finite at step {step}{where}; "
                                      "lower train_prior.lr")
         opt.zero_grad(set_to_none=True)
         loss.backward()
