@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows._runners import run_with_runner, settle
 from headforge.config import EvaluateConfig, InvertConfig, load_section, read_params
@@ -42,7 +43,8 @@ def subjects_to_invert(root: Path) -> list[tuple[str, bool]]:
     return out
 
 
-@flow(name="invert")
+# called directly (not through :func:`run`), subjects go one at a time, as the default params say
+@flow(name="invert", task_runner=ThreadPoolTaskRunner(max_workers=1))
 def invert(root: Path | None = None) -> list[str]:
     """Write ``results/invert/<subject>/`` bundles and ``results/invert/index.json``."""
     base = root or project_root()
