@@ -28,7 +28,7 @@ run: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m flows.server -- dvc repro
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests flows tasks synth benchmarks
+	$(BIN)/ruff check src tests flows tasks blender benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -30,7 +30,7 @@ VIDEOS = ["liveportrait_d3.mp4", "pexels_wolfganglanger.mp4"]
 
 def bench_video(video: Path, frames: int, fps: float, resolution: int) -> dict[str, object]:
     from headforge.config import IngestConfig, load_section
-    from headforge.data import commit_subjects, stage_subject
+    from headforge.ingest import commit_subjects, stage_subject
     from headforge.privacy import Registry
 
     with tempfile.TemporaryDirectory(prefix="headforge-bench-") as tmp:

@@ -3,12 +3,12 @@
 Everything runs through the pipeline's own library code in a throw-away project folder (the
 real frames never enter the repository):
 
-1. ``synth``: the tiny Blender synth set (``headforge.synthesis.build_dataset``), unless
+1. ``synth``: the tiny Blender synth set (``headforge.synth.build_dataset``), unless
    ``--prior`` names a trained checkpoint to reuse;
 2. ``train_prior``: the base prior on it (``headforge.prior.stage.train_base``);
 3. ``ingest``: ``../shared/realdata/liveportrait_d3.mp4`` as a consented monocular video
-   capture (``headforge.data.ingest_subjects``: 2 fps, 24 frames, 256 px crops + masks);
-4. ``track``: the tracker (``headforge.tracking.stage.run_subject``, MediaPipe landmarks);
+   capture (``headforge.ingest.ingest_subjects``: 2 fps, 24 frames, 256 px crops + masks);
+4. ``track``: the tracker (``headforge.track.stage.run_subject``, MediaPipe landmarks);
 5. ``invert``: 3 input frames by farthest-point sampling in expression space among all but the
    last ``test_frames`` (``headforge.invert.stage.real_subject_inputs``), pivotal tuning and
    the no-prior baseline for the same wall time (``invert_subject``);
@@ -77,7 +77,7 @@ def train_prior(root: Path) -> tuple[Path, dict[str, Any]]:
         load_section,
     )
     from headforge.prior.stage import train_base
-    from headforge.synthesis import build_dataset
+    from headforge.synth import build_dataset
 
     head = load_section(HeadModelConfig, "head_model")
     held = load_section(EvaluateConfig, "evaluate").held_out
@@ -99,9 +99,9 @@ def train_prior(root: Path) -> tuple[Path, dict[str, Any]]:
 def ingest_and_track(root: Path, realdata: Path) -> dict[str, Any]:
     """Consent, ingest the clip as a video capture, track it."""
     from headforge.config import HeadModelConfig, IngestConfig, TrackConfig, load_section
-    from headforge.data import ingest_subjects
+    from headforge.ingest import ingest_subjects
     from headforge.privacy import Registry, Scope
-    from headforge.tracking.stage import read_subjects, run_subject
+    from headforge.track.stage import read_subjects, run_subject
 
     inbox = root / "inbox" / SUBJECT
     inbox.mkdir(parents=True, exist_ok=True)

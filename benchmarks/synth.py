@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from headforge.config import SynthConfig  # noqa: E402
-from headforge.synthesis import build_dataset  # noqa: E402
+from headforge.synth import build_dataset  # noqa: E402
 
 BASE = SynthConfig(cameras=28, samples=8, max_workers=2, threads_per_worker=1,
                    texture_size=256, shard_timeout_s=1800)

@@ -28,10 +28,10 @@ import torch  # noqa: E402
 from headforge.cameras import focal_from_fov, intrinsics  # noqa: E402
 from headforge.config import TrackConfig, load_section  # noqa: E402
 from headforge.morphable import load_head_model  # noqa: E402
-from headforge.tracking.dense import DenseTerm, GaussianHead  # noqa: E402
-from headforge.tracking.fit import fit_subject  # noqa: E402
-from headforge.tracking.scene import View, build_scene  # noqa: E402
-from headforge.tracking.synthetic import (  # noqa: E402
+from headforge.track.dense import DenseTerm, GaussianHead  # noqa: E402
+from headforge.track.fit import fit_subject  # noqa: E402
+from headforge.track.scene import View, build_scene  # noqa: E402
+from headforge.track.synthetic import (  # noqa: E402
     rig,
     sample_params,
     smooth_albedo,
@@ -57,8 +57,8 @@ def video_frames(path: Path, n: int, size: int) -> list[np.ndarray]:
 
 
 def speed(cfg: TrackConfig, model, n_frames: int = 24) -> dict[str, object]:
-    from headforge.tracking.detect_dlib import DlibDetector
-    from headforge.tracking.detect_mediapipe import MediaPipeDetector
+    from headforge.track.detect_dlib import DlibDetector
+    from headforge.track.detect_mediapipe import MediaPipeDetector
 
     frames = video_frames(REALDATA / "liveportrait_d3.mp4", n_frames, 256)
     res: dict[str, object] = {"frames": len(frames), "size": 256}

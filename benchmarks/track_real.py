@@ -28,14 +28,14 @@ from headforge.cameras import focal_from_fov, intrinsics  # noqa: E402
 from headforge.config import TrackConfig, load_section  # noqa: E402
 from headforge.io_utils import write_text_atomic  # noqa: E402
 from headforge.morphable import load_head_model  # noqa: E402
-from headforge.tracking.cache import LandmarkCache  # noqa: E402
-from headforge.tracking.dense import DenseTerm, GaussianHead  # noqa: E402
-from headforge.tracking.detect_mediapipe import MediaPipeDetector  # noqa: E402
-from headforge.tracking.fit import fit_subject  # noqa: E402
-from headforge.tracking.mapping import to_ibug68  # noqa: E402
-from headforge.tracking.outputs import error_stats  # noqa: E402
-from headforge.tracking.overlay import draw_overlay, sample_indices  # noqa: E402
-from headforge.tracking.scene import View, build_scene  # noqa: E402
+from headforge.track.cache import LandmarkCache  # noqa: E402
+from headforge.track.dense import DenseTerm, GaussianHead  # noqa: E402
+from headforge.track.detect_mediapipe import MediaPipeDetector  # noqa: E402
+from headforge.track.fit import fit_subject  # noqa: E402
+from headforge.track.mapping import to_ibug68  # noqa: E402
+from headforge.track.outputs import error_stats  # noqa: E402
+from headforge.track.overlay import draw_overlay, sample_indices  # noqa: E402
+from headforge.track.scene import View, build_scene  # noqa: E402
 
 REALDATA = ROOT.parent / "shared" / "realdata"
 CLIPS = ("liveportrait_d3.mp4", "pexels_wolfganglanger.mp4")

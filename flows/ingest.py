@@ -14,7 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows._runners import settle
-from headforge.data import StagedSubject
+from headforge.ingest import StagedSubject
 from headforge.paths import project_root
 from headforge.timing import stage_timer
 from tasks.ingest import commit, discard, find_subjects, load_config, stage

@@ -24,7 +24,7 @@ from flows._runners import run_with_runner
 from headforge.config import EvaluateConfig, HeadModelConfig, SynthConfig, load_section, read_params
 from headforge.paths import project_root
 from headforge.progress import ProgressBoard
-from headforge.synthesis import SynthFailed
+from headforge.synth import SynthFailed
 from headforge.timing import stage_timer
 from tasks.synth import prepare_synth, render_synth_shard, write_synth_manifest
 

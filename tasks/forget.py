@@ -38,7 +38,7 @@ from headforge.privacy.forget import (
     verify_forgotten,
 )
 from headforge.privacy.forget.markers import pseudonym_pattern
-from headforge.privacy.forget.runs import redact_current, redact_value
+from headforge.privacy.forget.prefect_runs import redact_current, redact_value
 from headforge.privacy.records import AuditEntry
 
 _OPTS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
@@ -63,7 +63,7 @@ def _local_sqlite_without_concat() -> bool:
 
 
 class PrefectFlowRuns:
-    """:class:`headforge.privacy.forget.runs.FlowRunCatalog` over the configured Prefect API.
+    """:class:`headforge.privacy.forget.prefect_runs.FlowRunCatalog` over the configured Prefect API.
 
     The API is the one this process talks to (``PREFECT_API_URL``, or the temporary server
     Prefect starts for a flow run without one); each call opens a short-lived sync client.

@@ -1,4 +1,4 @@
-"""Prefect tasks of the ``ingest`` stage: thin wrappers over :mod:`headforge.data`."""
+"""Prefect tasks of the ``ingest`` stage: thin wrappers over :mod:`headforge.ingest`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import task
 
 from headforge.config import IngestConfig, load_section, read_params
-from headforge.data import (
+from headforge.ingest import (
     CommitResult,
     StagedSubject,
     commit_subjects,

@@ -8,8 +8,8 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from headforge.config import HeadModelConfig, SynthConfig
-from headforge.synthesis import DatasetSummary, ShardOutcome, finish, prepare, render_shard
-from headforge.synthesis.plan import PlanContext
+from headforge.synth import DatasetSummary, ShardOutcome, finish, prepare, render_shard
+from headforge.synth.plan import PlanContext
 
 
 @task(name="prepare-synth", cache_policy=NO_CACHE)

@@ -1,4 +1,4 @@
-"""Prefect tasks of the ``track`` stage: thin wrappers over :mod:`headforge.tracking.stage`."""
+"""Prefect tasks of the ``track`` stage: thin wrappers over :mod:`headforge.track.stage`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from prefect import task
 
 from headforge.config import HeadModelConfig, TrackConfig, load_section, read_params
 from headforge.privacy import Registry
-from headforge.tracking.scene import View
-from headforge.tracking.stage import SubjectOutcome, read_subjects, run_subject, write_summary
+from headforge.track.scene import View
+from headforge.track.stage import SubjectOutcome, read_subjects, run_subject, write_summary
 from tasks._retry import retry_on_io
 
 

@@ -23,11 +23,11 @@ app = typer.Typer(
 _SUBAPPS: list[tuple[str, str, str]] = [
     ("headforge.morphable.cli", "app", "model"),
     ("headforge.splat.cli", "app", "splat"),
-    ("headforge.synth_cli", "app", "synth"),
+    ("headforge.synth.cli", "app", "synth"),
     ("headforge.privacy.cli", "consent_app", "consent"),
     ("headforge.privacy.cli", "audit_app", "audit"),
-    ("headforge.data.cli", "app", "ingest"),
-    ("headforge.tracking.cli", "app", "track"),
+    ("headforge.ingest.cli", "app", "ingest"),
+    ("headforge.track.cli", "app", "track"),
     ("headforge.prior.cli", "app", "prior"),
     ("headforge.invert.cli", "app", "invert"),
     ("headforge.privacy.forget_cli", "app", ""),  # top-level `forget` and `retention` commands

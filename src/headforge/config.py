@@ -189,7 +189,7 @@ class TrackConfig:
     lr: float = 0.01
     """Base Adam learning rate of the fitting stages (each stage scales it)."""
     weights: dict[str, float] = dataclasses.field(default_factory=dict)
-    """Energy weights overriding ``headforge.tracking.fit.DEFAULT_WEIGHTS`` (term -> weight)."""
+    """Energy weights overriding ``headforge.track.fit.DEFAULT_WEIGHTS`` (term -> weight)."""
     max_error_px: float = 6.0
     """Frames whose mean landmark error exceeds this (pixels of a 256-pixel image) are
     flagged ``poor_fit``."""

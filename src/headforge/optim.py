@@ -1,6 +1,6 @@
 """Declarative staged optimisation: one generic loop, used by tracking and inversion.
 
-A :class:`Stage` says how many steps to take, at which learning rate, which named parameter
+A :class:`Phase` says how many steps to take, at which learning rate, which named parameter
 groups are free and which energy terms are minimised. An energy is a function of the stage
 returning unweighted terms ``dict[str, Tensor]`` (scalars); the loop weights them with one
 ``weights`` mapping (the config), sums, and steps Adam on the free groups only.
@@ -11,7 +11,7 @@ total of each step (``history``).
 
 Non-finite values never leak out: when the total loss or a gradient becomes NaN/inf, the free
 parameters are restored to their last finite values, the stage stops, and its
-:class:`StageReport` says where and which terms broke.
+:class:`PhaseReport` says where and which terms broke.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 ParamGroups = Mapping[str, Tensor | Sequence[Tensor]]
-EnergyFn = Callable[["Stage"], dict[str, Tensor]]
+EnergyFn = Callable[["Phase"], dict[str, Tensor]]
 Status = Literal["ok", "skipped", "non_finite"]
 
 
@@ -49,7 +49,7 @@ class EarlyStop:
 
 
 @dataclasses.dataclass(frozen=True)
-class Stage:
+class Phase:
     """One optimisation stage."""
 
     name: str
@@ -73,7 +73,7 @@ class Stage:
 
 
 @dataclasses.dataclass
-class StageReport:
+class PhaseReport:
     """What one stage did."""
 
     name: str
@@ -104,7 +104,7 @@ class StageReport:
 class OptimResult:
     """Reports of every stage, in order."""
 
-    stages: list[StageReport]
+    stages: list[PhaseReport]
     """One report per stage."""
 
     @property
@@ -121,7 +121,7 @@ def _as_list(v: Tensor | Sequence[Tensor]) -> list[Tensor]:
     return [v] if isinstance(v, Tensor) else list(v)
 
 
-def _weighted_total(terms: dict[str, Tensor], stage: Stage, weights: Mapping[str, float]) -> Tensor:
+def _weighted_total(terms: dict[str, Tensor], stage: Phase, weights: Mapping[str, float]) -> Tensor:
     total: Tensor | None = None
     for t in stage.terms:
         w = float(weights[t])
@@ -134,7 +134,7 @@ def _weighted_total(terms: dict[str, Tensor], stage: Stage, weights: Mapping[str
     return total
 
 
-def _check(groups: ParamGroups, stage: Stage, weights: Mapping[str, float]) -> None:
+def _check(groups: ParamGroups, stage: Phase, weights: Mapping[str, float]) -> None:
     unknown = [g for g in stage.free if g not in groups]
     if unknown:
         raise OptimConfigError(
@@ -154,19 +154,19 @@ def _values(terms: dict[str, Tensor], names: Sequence[str]) -> dict[str, float]:
     return {k: float(terms[k].detach()) for k in names}
 
 
-def run_stage(
+def run_phase(
     groups: ParamGroups,
-    stage: Stage,
+    stage: Phase,
     energy: EnergyFn,
     weights: Mapping[str, float],
-    callback: Callable[[Stage, int, dict[str, Tensor]], None] | None = None,
-) -> StageReport:
+    callback: Callable[[Phase, int, dict[str, Tensor]], None] | None = None,
+) -> PhaseReport:
     """Run one stage in place on the tensors of ``groups`` and report what happened."""
     _check(groups, stage, weights)
     t0 = time.perf_counter()
     all_params = {id(p): p for g in groups.values() for p in _as_list(g)}
     if stage.steps == 0:
-        return StageReport(stage.name, "skipped", 0, {}, {}, 0.0)
+        return PhaseReport(stage.name, "skipped", 0, {}, {}, 0.0)
     free = {name: _as_list(groups[name]) for name in stage.free}
     free_params = [p for ps in free.values() for p in ps]
     for p in all_params.values():
@@ -249,29 +249,29 @@ def run_stage(
     with torch.no_grad():
         final_terms = energy(stage)
     final = {k: v for k, v in _values(final_terms, stage.terms).items()}
-    return StageReport(
+    return PhaseReport(
         stage.name, status, steps_run, initial, final, time.perf_counter() - t0, message,
         history, stopped,
     )
 
 
-def run_stages(
+def run_phases(
     groups: ParamGroups,
-    stages: Sequence[Stage],
+    stages: Sequence[Phase],
     energy: EnergyFn,
     weights: Mapping[str, float],
-    callback: Callable[[Stage, int, dict[str, Tensor]], None] | None = None,
+    callback: Callable[[Phase, int, dict[str, Tensor]], None] | None = None,
     stop_on_non_finite: bool = True,
 ) -> OptimResult:
     """Run ``stages`` in order; by default later stages are skipped after a non-finite stop."""
     for s in stages:
         _check(groups, s, weights)
-    reports: list[StageReport] = []
+    reports: list[PhaseReport] = []
     for s in stages:
         if stop_on_non_finite and reports and reports[-1].status == "non_finite":
             reports.append(
-                StageReport(s.name, "skipped", 0, {}, {}, 0.0, "skipped after a non-finite stop")
+                PhaseReport(s.name, "skipped", 0, {}, {}, 0.0, "skipped after a non-finite stop")
             )
             continue
-        reports.append(run_stage(groups, s, energy, weights, callback))
+        reports.append(run_phase(groups, s, energy, weights, callback))
     return OptimResult(reports)

@@ -1,8 +1,8 @@
 """Progress of long loops (rendering shards, training steps, inversion steps).
 
 The loops themselves only call callbacks (:class:`headforge.prior.train.TrainCallback`, the
-``callback`` of :func:`headforge.optim.run_stage`, ``on_shard`` of
-:func:`headforge.synthesis.build_dataset`); the CLIs and flows turn them into a
+``callback`` of :func:`headforge.optim.run_phase`, ``on_shard`` of
+:func:`headforge.synth.build_dataset`); the CLIs and flows turn them into a
 :class:`ProgressBoard`:
 
 - ``bar``: rich progress bars, when stdout is a terminal;
@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from headforge.optim import Stage
+    from headforge.optim import Phase
 
 Mode = Literal["bar", "log", "off"]
 ENV = "HEADFORGE_PROGRESS"
@@ -183,7 +183,7 @@ class ProgressBoard:
 
 
 class StageProgress:
-    """``callback`` of :func:`headforge.optim.run_stage` (tracking, inversion, baseline):
+    """``callback`` of :func:`headforge.optim.run_phase` (tracking, inversion, baseline):
     one task per stage, in steps, or in seconds for a stage with a time budget."""
 
     def __init__(self, board: ProgressBoard, prefix: str) -> None:
@@ -194,7 +194,7 @@ class StageProgress:
         self._t0 = 0.0
         self._budget: float | None = None
 
-    def __call__(self, stage: Stage, step: int, terms: dict[str, Tensor]) -> None:
+    def __call__(self, stage: Phase, step: int, terms: dict[str, Tensor]) -> None:
         if stage.name != self._stage:
             self.close()
             self._stage, self._t0, self._budget = stage.name, time.monotonic(), \

@@ -10,7 +10,7 @@ from pathlib import Path
 from headforge.privacy import Registry
 from headforge.privacy.forget import ForgetSettings, build_plan, forget_subject
 from headforge.privacy.forget.markers import pseudonym_pattern
-from headforge.privacy.forget.runs import REDACTED, redact_value, scan_flow_runs
+from headforge.privacy.forget.prefect_runs import REDACTED, redact_value, scan_flow_runs
 
 
 class FakeRuns:

@@ -110,10 +110,10 @@ def test_real_video_to_scored_avatar(realdata: Path, heads_manifest: Path, prior
     """liveportrait_d3.mp4 -> ingest (consented video, 7 frames) -> track -> 3-shot avatar ->
     scores on the 2 held-out last frames; every file stays under tmp_path."""
     from headforge.config import IngestConfig, TrackConfig
-    from headforge.data import ingest_subjects
+    from headforge.ingest import ingest_subjects
     from headforge.prior.data import read_manifest
     from headforge.privacy import Registry, Scope
-    from headforge.tracking.stage import read_subjects, run_subject
+    from headforge.track.stage import read_subjects, run_subject
 
     root = tmp_path / "project"
     (root / "inbox" / "s-d3").mkdir(parents=True)

@@ -139,7 +139,7 @@ def test_inversion_and_baseline_report_their_stages(heads_manifest: Path,
 @pytest.mark.blender
 def test_synth_reports_each_finished_shard(tmp_path: Path) -> None:
     from headforge.config import SynthConfig
-    from headforge.synthesis import build_dataset
+    from headforge.synth import build_dataset
 
     cfg = SynthConfig(identities=2, expressions=1, cameras=2, width=24, height=24, samples=2,
                       identities_per_shard=1, max_workers=2, threads_per_worker=1,

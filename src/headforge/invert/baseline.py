@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from headforge.config import InvertConfig
 from headforge.invert.core import InversionInputs, StepCallback, frame_groups, render_frames
-from headforge.optim import Stage, StageReport, run_stage
+from headforge.optim import Phase, PhaseReport, run_phase
 from headforge.prior.gaussians import GaussianBatch, activate_on_mesh
 from headforge.prior.losses import gaussian_regularisers, photometric_terms
 from headforge.prior.model import HeadPrior
@@ -64,7 +64,7 @@ class FreeGaussians(nn.Module):
 @dataclass
 class BaselineResult:
     model: FreeGaussians
-    stage: StageReport
+    stage: PhaseReport
 
 
 def fit_baseline(
@@ -89,7 +89,7 @@ def fit_baseline(
     members = [torch.nonzero(frame_index == u)[:, 0].to(dev) for u in range(len(first))]
     uniq = {k: v[first.to(dev)] for k, v in params.items()}
 
-    def energy(stage: Stage) -> dict[str, Tensor]:
+    def energy(stage: Phase) -> dict[str, Tensor]:
         g = model.gaussians(uniq)
         rgb, alpha = render_frames(g, members, K, w2c, w, h)
         terms = photometric_terms(rgb, alpha, images, masks)
@@ -98,7 +98,7 @@ def fit_baseline(
 
     weights = {"l1": 1.0, "dssim": cfg.w_ssim, "mask": cfg.w_mask, "offset": cfg.w_offset,
                "scale": cfg.w_scale}
-    stage = Stage("baseline", max_steps, cfg.baseline_lr, free=("gaussians",),
+    stage = Phase("baseline", max_steps, cfg.baseline_lr, free=("gaussians",),
                   terms=tuple(weights), time_budget=seconds)
-    res = run_stage({"gaussians": model.raw}, stage, energy, weights, callback)
+    res = run_phase({"gaussians": model.raw}, stage, energy, weights, callback)
     return BaselineResult(model=model, stage=res)

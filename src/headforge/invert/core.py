@@ -4,7 +4,7 @@ Stage ``latent``: the identity code (from the prior's mean code) is optimised wi
 frozen, jointly with small per-view camera corrections and per-frame expression corrections.
 Stage ``decoder``: the code is fixed and a copy of the decoder is fine-tuned with a small
 learning rate; a view-regularisation term keeps renders from reference views around the head
-close to those of the pre-tuning avatar. Both run through :func:`headforge.optim.run_stages`
+close to those of the pre-tuning avatar. Both run through :func:`headforge.optim.run_phases`
 with EMA early stopping; budgets scale with the number of input frames.
 """
 
@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from headforge.config import InvertConfig
 from headforge.invert.views import camera_centres, corrected_w2c, reference_w2c
-from headforge.optim import EarlyStop, Stage, StageReport, run_stage
+from headforge.optim import EarlyStop, Phase, PhaseReport, run_phase
 from headforge.prior.gaussians import GaussianBatch
 from headforge.prior.losses import gaussian_regularisers, photometric_terms
 from headforge.prior.model import HeadPrior
@@ -105,7 +105,7 @@ class InversionResult:
     """An avatar and how it was found."""
 
     avatar: Avatar
-    stages: list[StageReport]
+    stages: list[PhaseReport]
     camera_delta: Tensor
     """[S, 6] final camera corrections (axis-angle, metres)."""
     expr_delta: Tensor
@@ -151,7 +151,7 @@ def _photo_weights(cfg: InvertConfig) -> dict[str, float]:
             "scale": cfg.w_scale}
 
 
-StepCallback = Callable[[Stage, int, dict[str, Tensor]], None]
+StepCallback = Callable[[Phase, int, dict[str, Tensor]], None]
 
 
 @dataclass
@@ -183,7 +183,7 @@ class _Problem:
     def members(self) -> list[Tensor]:
         return [torch.nonzero(self.frame_index == u)[:, 0] for u in range(len(self.first))]
 
-    def energy(self, stage: Stage) -> dict[str, Tensor]:
+    def energy(self, stage: Phase) -> dict[str, Tensor]:
         h, w = self.images.shape[1:3]
         p = self.frame_params(self.first)
         g = self.prior(self.z.expand(len(self.first), -1), p, decoder=self.decoder).gaussians
@@ -231,26 +231,26 @@ def invert(
     photo = _photo_weights(cfg)
     weights = photo | {"correction": cfg.w_correction, "view": cfg.view_reg}
     es = EarlyStop(warmup=cfg.early_warmup, patience=cfg.early_patience)
-    stage1 = Stage(
+    stage1 = Phase(
         "latent", step_budget(cfg.steps_latent, cfg.steps_per_frame, n_frames), cfg.lr_latent,
         free=("latent", "camera", "expression"), terms=(*photo, "correction"),
         lr_scale={"camera": cfg.lr_camera / cfg.lr_latent,
                   "expression": cfg.lr_expr / cfg.lr_latent},
         early_stop=es,
     )
-    stage2 = Stage(
+    stage2 = Phase(
         "decoder", step_budget(cfg.steps_decoder, cfg.steps_per_frame, n_frames),
         cfg.lr_decoder, free=("decoder",), terms=(*photo, "view"), early_stop=es,
     )
     try:
-        results = [run_stage(groups, stage1, pb.energy, weights, callback)]
+        results = [run_phase(groups, stage1, pb.energy, weights, callback)]
         if cfg.steps_decoder > 0 and results[0].status == "ok":
             with torch.no_grad():
                 pb.ref.update(_reference_renders(
                     prior, pb.decoder, pb.z, pb.frame_params(pb.first[:1]), pb.K, pb.w2c,
                     cfg.reference_views, cfg.reference_expressions, pb.images.shape[2],
                     pb.images.shape[1]))
-            results.append(run_stage(groups, stage2, pb.energy, weights, callback))
+            results.append(run_phase(groups, stage2, pb.energy, weights, callback))
     finally:
         for p, f in zip(frozen, flags, strict=True):
             p.requires_grad_(f)

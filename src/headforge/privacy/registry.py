@@ -24,8 +24,6 @@ from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, or_,
 from headforge.paths import project_root
 from headforge.privacy import db
 from headforge.privacy.audit import GENESIS_HASH, canonical_json, make_entry, verify_chain
-from headforge.privacy.models import audit_log, consents, lineage, lineage_subjects, metadata
-from headforge.privacy.models import subjects as subjects_t
 from headforge.privacy.records import (
     EVENT_RE,
     AuditEntry,
@@ -48,6 +46,8 @@ from headforge.privacy.records import (
     utc,
     valid_until,
 )
+from headforge.privacy.tables import audit_log, consents, lineage, lineage_subjects, metadata
+from headforge.privacy.tables import subjects as subjects_t
 
 REGISTRY_URL_ENV = "HEADFORGE_REGISTRY_URL"
 """Environment variable overriding ``paths.registry_url`` in :meth:`Registry.from_config`."""

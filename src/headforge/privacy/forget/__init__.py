@@ -29,9 +29,7 @@ from headforge.privacy.forget.model import (
     Kind,
     VerifyResult,
 )
-from headforge.privacy.forget.plan import RETRAIN_FILE, build_plan, format_plan
-from headforge.privacy.forget.retention import RetentionDue, due_for_retention
-from headforge.privacy.forget.run import (
+from headforge.privacy.forget.pipeline import (
     ForgetOutcome,
     Resume,
     apply_subject,
@@ -43,6 +41,8 @@ from headforge.privacy.forget.run import (
     resume_pending,
     retrain_stages,
 )
+from headforge.privacy.forget.plan import RETRAIN_FILE, build_plan, format_plan
+from headforge.privacy.forget.retention import RetentionDue, due_for_retention
 from headforge.privacy.forget.settings import ForgetSettings, load_settings
 from headforge.privacy.forget.verify import verify_forgotten
 

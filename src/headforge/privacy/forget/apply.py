@@ -24,7 +24,7 @@ from headforge.privacy.forget.history import outs_of
 from headforge.privacy.forget.markers import ContentIndex, pseudonym_pattern
 from headforge.privacy.forget.model import Action, ApplyResult, ForgetPlan, Kind
 from headforge.privacy.forget.plan import RETRAIN_FILE
-from headforge.privacy.forget.runs import apply_flow_run
+from headforge.privacy.forget.prefect_runs import apply_flow_run
 from headforge.privacy.forget.settings import ForgetSettings
 from headforge.privacy.records import LineageRecord
 

@@ -21,7 +21,7 @@ from headforge.privacy.forget.history import (
 )
 from headforge.privacy.forget.markers import Markers, find_in_blob, hash_file, read_limited
 from headforge.privacy.forget.model import Action, Kind
-from headforge.privacy.forget.runs import scan_flow_runs
+from headforge.privacy.forget.prefect_runs import scan_flow_runs
 from headforge.privacy.forget.settings import ForgetSettings
 from headforge.privacy.records import LineageRecord
 

@@ -12,7 +12,7 @@ import yaml
 
 from headforge.config import RetentionConfig, load_section, read_params
 from headforge.privacy.forget.dvcstore import DvcLayout, probe_layout
-from headforge.privacy.forget.runs import FlowRunCatalog
+from headforge.privacy.forget.prefect_runs import FlowRunCatalog
 
 
 def default_prefect_storage(root: Path) -> list[Path]:

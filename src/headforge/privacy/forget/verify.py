@@ -5,7 +5,7 @@ from __future__ import annotations
 from headforge.privacy.forget.dvcstore import ObjectStore, open_stores
 from headforge.privacy.forget.model import ForgetPlan, Hit, VerifyResult
 from headforge.privacy.forget.plan import RegistryLike, open_context
-from headforge.privacy.forget.runs import orphan_log_hit, own_run_hit
+from headforge.privacy.forget.prefect_runs import orphan_log_hit, own_run_hit
 from headforge.privacy.forget.scan import detect, recreated_by_others
 from headforge.privacy.forget.settings import ForgetSettings
 

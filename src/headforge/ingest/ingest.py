@@ -1,0 +1,251 @@
+"""Ingest one subject's capture: consent, read + validate, detect, crop, mask, stage, commit.
+
+Two phases keep failures harmless:
+
+* :func:`stage_subject` checks consent, reads and validates the capture and writes the
+  normalised output into a private staging folder (``data/.ingest-staging/``); any error
+  removes it, so nothing visible changes.
+* :func:`commit_subjects` swaps each staged folder onto ``data/captures/<subject>`` with an
+  atomic rename, rewrites the manifest atomically (the subject's rows replaced, other
+  subjects' rows and files untouched) and records lineage for every artifact.
+
+Output per subject: ``<seq>/<camera>/<frame>.png`` with ``<frame>.mask.png`` beside it,
+``cameras.json`` (K and w2c per sequence and camera) and ``capture.json`` (inputs and settings).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from headforge.config import IngestConfig
+from headforge.ingest.errors import CaptureError
+from headforge.ingest.faces import FaceBox, FaceDetector
+from headforge.ingest.layout import check_name
+from headforge.ingest.manifest import manifest_path, update_manifest
+from headforge.ingest.normalise import json_bytes, write_views
+from headforge.ingest.readers import Capture, read_capture
+from headforge.io_utils import atomic_path, sha256_bytes
+from headforge.paths import data_dir, project_root
+
+STAGE = "ingest"
+PURPOSE = "capture"
+STAGING = ".ingest-staging"
+
+
+class Registry(Protocol):
+    """What ingest needs of the consent registry (:class:`headforge.privacy.Registry`)."""
+
+    def require_consent(self, subject_id: str, scope: Any) -> Any: ...
+
+    def record_lineage_many(self, rows: Sequence[tuple[str, str, str, Sequence[str]]]) -> Any: ...
+
+    def lineage_for_subject(self, subject_id: str) -> Sequence[Any]: ...
+
+    def delete_lineage(self, artifacts: Sequence[Any]) -> int: ...
+
+    def audit(self, event: str, payload: dict[str, Any]) -> Any: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class StagedSubject:
+    """A subject's normalised output, built and waiting to be committed."""
+
+    subject: str
+    staging: Path
+    """Folder holding the finished output (moved into place by commit)."""
+    rows: list[dict[str, Any]]
+    """Manifest rows (paths already final, relative to the project root)."""
+    files: list[tuple[str, str]]
+    """(path relative to the project root, sha256) of every file written."""
+    source_format: str
+    mask_method: str
+    notes: list[str]
+    timings: dict[str, float]
+    """Seconds spent in read, detect, crop (crop + mask + encode) and write."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CommitResult:
+    """What a commit changed."""
+
+    subjects: list[str]
+    """Subjects whose output was replaced."""
+    manifest: Path
+    manifest_sha256: str
+    rows: int
+    """Rows written for these subjects."""
+
+
+def inbox_dir(cfg: IngestConfig, root: Path | None = None) -> Path:
+    """The inbox folder (``cfg.inbox`` below the project root unless absolute)."""
+    p = Path(cfg.inbox)
+    return p if p.is_absolute() else (root or project_root()) / p
+
+
+def list_subjects(cfg: IngestConfig, root: Path | None = None) -> list[str]:
+    """Sub-folders of the inbox (one per subject), sorted."""
+    inbox = inbox_dir(cfg, root)
+    if not inbox.is_dir():
+        return []
+    return sorted(p.name for p in inbox.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def detect_faces(capture: Capture, min_score: float) -> list[FaceBox | None]:
+    """The face box of every view; raises when no view has a face."""
+    with FaceDetector(min_score) as det:
+        faces = [det.detect(v.load().rgb) for v in capture.views]
+    if all(f is None for f in faces):
+        raise CaptureError(
+            f"{capture.spec.root}: no face found in any of the {len(faces)} frames; give "
+            "frames where the face is visible and unoccluded (at least ~40 px wide)"
+        )
+    return faces
+
+
+def check_subject(subject: str, src: Path) -> None:
+    """The inbox folder name must be a registry pseudonym (and so a safe output name)."""
+    from headforge.privacy.records import InvalidInputError, check_subject_id
+
+    try:
+        check_subject_id(subject)
+    except InvalidInputError as e:
+        raise CaptureError(f"{src}: {e}; rename the inbox folder") from e
+    check_name(subject, "subject", src)
+
+
+def check_consent(subject: str, cfg: IngestConfig, registry: Registry | None) -> None:
+    """Raise (the registry's ConsentError) unless ``subject`` may be captured."""
+    if not cfg.require_consent:
+        return
+    if registry is None:
+        raise CaptureError(
+            f"subject {subject}: ingest.require_consent is true but no consent registry was "
+            "given; pass one (headforge.privacy.Registry.from_config())"
+        )
+    registry.require_consent(subject, PURPOSE)
+
+
+def stage_subject(
+    subject: str, cfg: IngestConfig, registry: Registry | None, root: Path | None = None
+) -> StagedSubject:
+    """Check consent, read + validate ``inbox/<subject>`` and build its output in staging."""
+    root = root or project_root()
+    src = inbox_dir(cfg, root) / subject
+    check_subject(subject, src)
+    check_consent(subject, cfg, registry)
+    if cfg.resolution < 16:
+        raise CaptureError(f"ingest.resolution {cfg.resolution} is too small; use 64 or more")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    capture = read_capture(src, subject, cfg.video_fps, cfg.max_frames)
+    t1 = time.perf_counter()
+    faces = detect_faces(capture, cfg.min_face_score)
+    timings["read"], timings["detect"] = t1 - t0, time.perf_counter() - t1
+    staging_root = root / "data" / STAGING
+    staging_root.mkdir(parents=True, exist_ok=True)
+    out = Path(tempfile.mkdtemp(prefix=f"{subject}.", dir=staging_root))
+    rel = f"data/captures/{subject}"
+    try:
+        written = write_views(capture, faces, cfg, out, rel, timings)
+        info = {
+            "subject": subject, "source_format": capture.format,
+            "format_detected": capture.spec.detected, "mask_method": written.mask_method,
+            "notes": written.notes,
+            "settings": dataclasses.asdict(cfg),
+            "inputs": sorted({(v.source, v.content_sha256) for v in capture.views}),
+            "faces_found": sum(f is not None for f in faces), "views": len(capture.views),
+        }
+        data = json_bytes(info)
+        (out / "capture.json").write_bytes(data)
+    except BaseException:
+        discard_staged(out)
+        raise
+    return StagedSubject(
+        subject=subject, staging=out, rows=written.rows,
+        files=[*written.files, (f"{rel}/capture.json", sha256_bytes(data))],
+        source_format=capture.format, mask_method=written.mask_method, notes=written.notes,
+        timings=timings,
+    )
+
+
+def discard_staged(staging: Path) -> None:
+    """Remove a staged folder (and the staging root when it is left empty)."""
+    shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        staging.parent.rmdir()
+
+
+def commit_subjects(
+    staged: Sequence[StagedSubject], registry: Registry | None, root: Path | None = None
+) -> CommitResult:
+    """Move staged outputs into ``data/captures/``, rewrite the manifest, record lineage.
+
+    Each folder swap and the manifest rewrite are atomic renames; a crash between them leaves
+    a subject folder newer than its manifest rows, which the next ingest of it repairs.
+    """
+    root = root or project_root()
+    cap = data_dir("captures", root)
+    for s in staged:
+        with atomic_path(cap / s.subject) as tmp:
+            os.replace(s.staging, tmp)
+        discard_staged(s.staging)
+    rows = [r for s in staged for r in s.rows]
+    mpath = manifest_path(root)
+    present, digest = update_manifest([s.subject for s in staged], rows, mpath)
+    if registry is not None:
+        record_lineage(registry, staged, (mpath.relative_to(root).as_posix(), digest, present))
+    return CommitResult(
+        subjects=[s.subject for s in staged], manifest=mpath, manifest_sha256=digest,
+        rows=len(rows),
+    )
+
+
+def record_lineage(
+    registry: Registry, staged: Sequence[StagedSubject], manifest: tuple[str, str, list[str]]
+) -> None:
+    """Lineage of every written file (stale records of replaced files removed), the manifest
+    with the subjects it holds, and one audit entry per subject."""
+    records: list[tuple[str, str, str, Sequence[str]]] = [
+        (path, sha, STAGE, [s.subject]) for s in staged for path, sha in s.files
+    ]
+    records.append((manifest[0], manifest[1], STAGE, manifest[2]))
+    written = {r[0] for r in records}
+    stale = [
+        rec.artifact
+        for s in staged
+        for rec in registry.lineage_for_subject(s.subject)
+        if rec.stage == STAGE and rec.artifact.startswith(f"data/captures/{s.subject}/")
+        and rec.artifact not in written
+    ]
+    registry.delete_lineage(stale)
+    registry.record_lineage_many(records)
+    for s in staged:
+        registry.audit(
+            "ingest.commit",
+            {"subject": s.subject, "rows": len(s.rows), "files": len(s.files),
+             "source_format": s.source_format, "manifest_sha256": manifest[1]},
+        )
+
+
+def ingest_subjects(
+    subjects: Sequence[str], cfg: IngestConfig, registry: Registry | None,
+    root: Path | None = None,
+) -> CommitResult:
+    """Stage every subject, then commit them together; any failure leaves all as they were."""
+    staged: list[StagedSubject] = []
+    try:
+        for s in subjects:
+            staged.append(stage_subject(s, cfg, registry, root))
+    except BaseException:
+        for st in staged:
+            discard_staged(st.staging)
+        raise
+    return commit_subjects(staged, registry, root)
