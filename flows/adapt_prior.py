@@ -13,6 +13,7 @@ from typing import Any
 
 from prefect import flow
 
+from flows.server import shared_server
 from headforge.io_utils import write_text_atomic
 from headforge.paths import project_root
 from headforge.privacy.forget import clear_retrain_requests
@@ -33,4 +34,5 @@ def adapt_prior(root: Path | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(adapt_prior())
+    with shared_server():  # PREFECT_API_URL, else the project's shared server
+        print(adapt_prior())

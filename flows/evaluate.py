@@ -6,6 +6,7 @@ from pathlib import Path
 
 from prefect import flow
 
+from flows.server import shared_server
 from headforge.paths import project_root, results_dir
 from headforge.timing import stage_timer
 from tasks.evaluate import evaluate_subject, write_metrics
@@ -24,4 +25,5 @@ def evaluate(root: Path | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    print(evaluate())
+    with shared_server():  # PREFECT_API_URL, else the project's shared server
+        print(evaluate())

@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger, pause_flow_run
 from prefect.input import RunInput
 from prefect.runtime import deployment
 
-from flows.server import local_server
+from flows.server import shared_server
 from headforge.paths import project_root
 from headforge.privacy.forget import format_plan, needs_apply, outcome_status
 from tasks import forget as t
@@ -94,7 +94,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--scope", default=None, help="only what this consent scope covered")
     ap.add_argument("--root", default=None, help="project root (default: the current one)")
     a = ap.parse_args(argv)
-    with local_server():  # one loopback server unless PREFECT_API_URL is set
+    with shared_server(Path(a.root) if a.root else None):  # PREFECT_API_URL, else shared
         out = forget(a.subject, dry_run=a.dry_run, yes=a.yes, root=a.root, scope=a.scope)
     print(f"status: {out['status']}", flush=True)
     return 0 if out["status"] != "not-approved" or a.dry_run else 3

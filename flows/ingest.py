@@ -14,6 +14,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows._runners import settle
+from flows.server import shared_server
 from headforge.ingest import StagedSubject
 from headforge.paths import project_root
 from headforge.timing import stage_timer
@@ -55,4 +56,5 @@ def ingest(
 
 
 if __name__ == "__main__":
-    ingest()
+    with shared_server():  # PREFECT_API_URL, else the project's shared server
+        ingest()

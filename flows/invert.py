@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows._runners import run_with_runner, settle
+from flows.server import shared_server
 from headforge.config import EvaluateConfig, InvertConfig, load_section, read_params
 from headforge.io_utils import write_text_atomic
 from headforge.paths import data_dir, project_root, results_dir
@@ -71,4 +72,5 @@ def run(root: Path | None = None) -> list[str]:
 
 
 if __name__ == "__main__":
-    print(run())
+    with shared_server():  # PREFECT_API_URL, else the project's shared server
+        print(run())

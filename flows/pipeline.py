@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from prefect import flow, get_run_logger, task
 
+from flows.server import shared_server
 from headforge.paths import project_root
 
 ORDER = ["synth", "ingest", "track", "train_prior", "adapt_prior", "invert", "evaluate", "report"]
@@ -53,4 +54,5 @@ def pipeline(root: str | None = None, stages: list[str] | None = None, force: bo
 
 
 if __name__ == "__main__":
-    pipeline()
+    with shared_server():  # PREFECT_API_URL, else the project's shared server
+        pipeline()

@@ -15,6 +15,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
+from flows.server import shared_server
 from headforge.config import RegenerateConfig, load_section, read_params
 from headforge.io_utils import write_text_atomic
 from headforge.paths import project_root
@@ -111,4 +112,5 @@ def regenerate(root: str | None = None, downstream: bool | None = None,
 
 
 if __name__ == "__main__":
-    print(regenerate())
+    with shared_server():  # PREFECT_API_URL, else the project's shared server
+        print(regenerate())

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from prefect import flow
 
+from flows.server import shared_server
 from headforge.paths import project_root
 from headforge.timing import stage_timer
 from tasks.report import write_report
@@ -20,4 +21,5 @@ def report(root: Path | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    print(report())
+    with shared_server():  # PREFECT_API_URL, else the project's shared server
+        print(report())

@@ -14,7 +14,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.server import local_server
+from flows.server import shared_server
 from headforge.paths import project_root
 from headforge.privacy.forget.settings import audit_salt, subject_digest
 from tasks import forget as t
@@ -47,6 +47,6 @@ def retention(root: str | None = None, now: str | None = None) -> list[dict[str,
 
 
 if __name__ == "__main__":
-    with local_server():  # one loopback server unless PREFECT_API_URL is set
+    with shared_server():  # PREFECT_API_URL, else the project's shared server
         out = retention(now=sys.argv[1] if len(sys.argv) > 1 else None)
     print(f"retention: {len(out)} forget(s)")

@@ -21,6 +21,7 @@ from prefect import flow, get_run_logger
 from prefect.futures import as_completed
 
 from flows._runners import run_with_runner
+from flows.server import shared_server
 from headforge.config import EvaluateConfig, HeadModelConfig, SynthConfig, load_section, read_params
 from headforge.paths import project_root
 from headforge.progress import ProgressBoard
@@ -71,4 +72,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with shared_server():  # PREFECT_API_URL, else the project's shared server
+        main()

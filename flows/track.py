@@ -17,6 +17,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows._runners import run_with_runner, settle
+from flows.server import shared_server
 from headforge.config import TrackConfig, load_section, read_params
 from headforge.paths import project_root
 from headforge.timing import stage_timer
@@ -70,4 +71,5 @@ def run(root: Path | None = None, subjects: list[str] | None = None) -> dict[str
 
 
 if __name__ == "__main__":
-    run()
+    with shared_server():  # PREFECT_API_URL, else the project's shared server
+        run()

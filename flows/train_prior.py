@@ -11,6 +11,7 @@ from typing import Any
 
 from prefect import flow
 
+from flows.server import shared_server
 from headforge.io_utils import write_text_atomic
 from headforge.paths import project_root
 from headforge.prior.stage import base_dir
@@ -32,4 +33,5 @@ def train_prior(root: Path | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(train_prior())
+    with shared_server():  # PREFECT_API_URL, else the project's shared server
+        print(train_prior())

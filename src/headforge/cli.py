@@ -10,6 +10,8 @@ import importlib
 
 import typer
 
+from headforge.cli_errors import make_friendly
+
 app = typer.Typer(
     name="headforge",
     help="Few-shot 3D Gaussian head avatars: synth, ingest, track, train_prior, invert, "
@@ -49,6 +51,25 @@ def _register() -> None:
 
 
 _register()
+
+
+@app.callback()
+def main_options(
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the traceback of every failure (bad input included)."),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Show native libraries' logs (MediaPipe / TensorFlow Lite)."),
+) -> None:
+    """Few-shot 3D Gaussian head avatars."""
+    import os
+
+    from headforge.cli_errors import DEBUG_ENV
+    from headforge.quiet import LOG_LEVEL_ENV
+
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+    if verbose:
+        os.environ[LOG_LEVEL_ENV] = "debug"
 
 
 @app.command()
@@ -123,6 +144,8 @@ def demo(
     for p in prepare_demo_inbox(project_root() / Path(inbox)):
         typer.echo(str(p))
 
+
+make_friendly(app)  # expected failures: one line on stderr and an exit code (cli_errors)
 
 if __name__ == "__main__":
     app()

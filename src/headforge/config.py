@@ -154,6 +154,25 @@ class IngestConfig:
     """Subjects ingested at once by the flow."""
     require_consent: bool = True
     """Refuse subjects without a valid ``capture`` consent."""
+    multiple_faces: typing.Literal["refuse", "largest"] = "refuse"
+    """What to do when a view shows more than one face (a bystander gave no consent):
+    refuse: the subject is not ingested, and the error names the file and the fix;
+    largest: keep the largest face (the nearest; the most central on a tie), fill the other
+    faces' heads with flat grey before anything is cropped, masked or stored, and record
+    how many were removed in ``capture.json`` and the audit log (see docs/ingest.md)."""
+    other_face_score: float = 0.75
+    """Detection confidence from which a second face in a view counts as another person
+    (for ``multiple_faces``); below it, a detection is taken for a false alarm (an upside-down
+    portrait gets a 0.69 one). Real faces in the test portraits and clips score 0.91-0.98."""
+    max_image_pixels: int = 100_000_000
+    """Images, video frames and masks with more pixels are refused from their header, before
+    decoding (decompression bombs). At most 178956970 (Pillow's own hard limit)."""
+    max_metadata_bytes: int = 8388608
+    """Size limit of every JSON/YAML file read from a capture (capture.yaml, transforms.json,
+    calibration/camera_params.json), checked before it is read."""
+    max_metadata_depth: int = 32
+    """Nesting limit of those files (capture metadata needs about 5 levels), checked before
+    parsing; YAML anchors/aliases are refused too."""
 
 
 @dataclasses.dataclass(frozen=True)

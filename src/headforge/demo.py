@@ -49,6 +49,17 @@ def demo_image(subject: DemoSubject) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
+def two_person_photo() -> np.ndarray:
+    """Both demo portraits side by side on one white canvas, bottoms aligned: a public-domain
+    "photo with a bystander" for the ``ingest.multiple_faces`` policy (docs/ingest.md)."""
+    a, g = (demo_image(s) for s in DEMO_SUBJECTS)
+    h = max(a.shape[0], g.shape[0])
+    canvas = np.full((h, a.shape[1] + g.shape[1], 3), 255, np.uint8)
+    canvas[h - a.shape[0]:, : a.shape[1]] = a
+    canvas[h - g.shape[0]:, a.shape[1]:] = g
+    return canvas
+
+
 def _png_bytes(img: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(img).save(buf, format="PNG", optimize=False, compress_level=6)

@@ -3,7 +3,12 @@ that renders a photo on a plane with exact homographies."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import sqlite3
+import struct
+import zlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +31,37 @@ def write_png(path: Path, rgb: np.ndarray) -> Path:
     img = rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     assert cv2.imwrite(str(path), img)
     return path
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """sha256 of every file under data/, and of the consent registry's content (an SQL dump
+    of registry/*.sqlite: its -shm/-wal side files change on reads)."""
+    out = {}
+    d = root / "data"
+    for p in sorted(d.rglob("*")) if d.exists() else []:
+        if p.is_file():
+            out[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+    for db in sorted((root / "registry").glob("*.sqlite")):
+        with contextlib.closing(sqlite3.connect(db)) as con:
+            dump = "\n".join(con.iterdump())
+        out[db.relative_to(root).as_posix()] = hashlib.sha256(dump.encode()).hexdigest()
+    assert any(k.startswith("registry/") for k in out), "the registry was not found"
+    return out
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(
+        ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def bomb_png_bytes(side: int) -> bytes:
+    """A valid ``side`` x ``side`` grey PNG of zeros: a few hundred kB that decode to side² B."""
+    comp = zlib.compressobj(9)
+    row = b"\x00" * (side + 1)  # filter byte + pixels
+    idat = b"".join(comp.compress(row) for _ in range(side)) + comp.flush()
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat)
+            + _chunk(b"IEND", b""))
 
 
 def data_files(root: Path) -> dict[str, bytes]:

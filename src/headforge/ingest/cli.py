@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from headforge.cli_errors import make_friendly
+
 app = typer.Typer(help="Ingest real captures (consent-checked) into data/captures.",
                   no_args_is_help=True)
 
@@ -30,35 +32,24 @@ def run(
     max_frames: Annotated[int | None, typer.Option(help="Frames per video / camera.")] = None,
     fps: Annotated[float | None, typer.Option(help="Video frames sampled per second.")] = None,
 ) -> None:
-    """Ingest subjects: all staged first, then committed together (all or nothing)."""
-    from headforge.config import ConfigError
-    from headforge.ingest.errors import CaptureError
+    """Ingest subjects: all staged first, then committed together (all or nothing).
+
+    Bad input (params, captures, consent) fails with one line on stderr (exit 2, or 3 when
+    consent is refused); see headforge.cli_errors."""
     from headforge.ingest.ingest import ingest_subjects, list_subjects
     from headforge.paths import project_root
-    from headforge.privacy import ConsentError, Registry
+    from headforge.privacy import Registry
 
-    try:
-        cfg = ingest_config(
-            {"inbox": inbox, "resolution": resolution, "max_frames": max_frames,
-             "video_fps": fps}
-        )
-    except ConfigError as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(2) from e
+    cfg = ingest_config(
+        {"inbox": inbox, "resolution": resolution, "max_frames": max_frames, "video_fps": fps}
+    )
     root = project_root()
     subjects = list(subject or list_subjects(cfg, root))
     if not subjects:
         typer.echo(f"error: no subject folders in {cfg.inbox}/; add inbox/<subject>/", err=True)
         raise typer.Exit(2)
     with Registry.from_config() as reg:
-        try:
-            res = ingest_subjects(subjects, cfg, reg, root)
-        except ConsentError as e:
-            typer.echo(f"refused: {e}", err=True)
-            raise typer.Exit(3) from e
-        except CaptureError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2) from e
+        res = ingest_subjects(subjects, cfg, reg, root)
     typer.echo(
         f"ingested {', '.join(res.subjects)}: {res.rows} images; manifest "
         f"{res.manifest.relative_to(root)} ({res.manifest_sha256[:12]})"
@@ -80,3 +71,6 @@ def show(
         df.groupby(["subject", "source_format", "split"]).size().rename("images").reset_index()
     )
     typer.echo(summary.to_string(index=False))
+
+
+make_friendly(app)  # bad input: one line on stderr, exit 2 (3: consent refused)

@@ -25,10 +25,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from headforge.config import IngestConfig
 from headforge.ingest.errors import CaptureError
 from headforge.ingest.faces import FaceBox, FaceDetector
 from headforge.ingest.layout import check_name
+from headforge.ingest.limits import InputLimits
 from headforge.ingest.manifest import manifest_path, update_manifest
 from headforge.ingest.normalise import json_bytes, write_views
 from headforge.ingest.readers import Capture, read_capture
@@ -70,6 +73,8 @@ class StagedSubject:
     notes: list[str]
     timings: dict[str, float]
     """Seconds spent in read, detect, crop (crop + mask + encode) and write."""
+    faces_removed: int = 0
+    """Other people's faces greyed out before cropping (``ingest.multiple_faces: largest``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,16 +103,73 @@ def list_subjects(cfg: IngestConfig, root: Path | None = None) -> list[str]:
     return sorted(p.name for p in inbox.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def detect_faces(capture: Capture, min_score: float) -> list[FaceBox | None]:
-    """The face box of every view; raises when no view has a face."""
+@dataclasses.dataclass(frozen=True)
+class FaceScan:
+    """The subject's face in every view, and the other faces removed from the views."""
+
+    capture: Capture
+    """The capture, its views carrying the boxes to blank (``RawView.blank``)."""
+    faces: list[FaceBox | None]
+    removed: dict[str, int]
+    """View source -> other faces greyed out in it (only views that had some)."""
+
+
+def blank_box(
+    other: FaceBox, subject: FaceBox | None, scale: float
+) -> tuple[int, int, int, int]:
+    """Pixel box (x0, y0, x1, y1) hiding ``other``'s head: a square ``scale`` times its face
+    box (as a crop would hold), or only its face box (10% margin) where that square would
+    reach into the subject's face."""
+    c, half = other.center, 0.5 * scale * other.size
+    x0, y0, x1, y1 = c[0] - half, c[1] - half, c[0] + half, c[1] + half
+    if subject is not None:
+        sx0, sy0 = subject.x0, subject.y0
+        sx1, sy1 = sx0 + subject.width, sy0 + subject.height
+        if x0 < sx1 and sx0 < x1 and y0 < sy1 and sy0 < y1:
+            m = 0.1 * other.size
+            x0, y0 = other.x0 - m, other.y0 - m
+            x1, y1 = other.x0 + other.width + m, other.y0 + other.height + m
+    return (int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1)))
+
+
+def detect_faces(
+    capture: Capture, min_score: float, multiple_faces: str = "refuse", scale: float = 1.8,
+    other_score: float = 0.75,
+) -> FaceScan:
+    """The subject's face box in every view; raises when no view has a face.
+
+    A view with more than one face is refused (``multiple_faces="refuse"``, naming the file
+    and the fix) or, with ``"largest"``, keeps its largest face and gets the others' heads
+    blanked (:func:`blank_box`) before anything is cropped or stored. Other faces count from
+    ``other_score`` confidence.
+    """
     with FaceDetector(min_score) as det:
-        faces = [det.detect(v.load().rgb) for v in capture.views]
+        found = [det.detect_all(v.load().rgb) for v in capture.views]
+    found = [(f, [o for o in others if o.score >= other_score]) for f, others in found]
+    faces = [f for f, _ in found]
     if all(f is None for f in faces):
         raise CaptureError(
             f"{capture.spec.root}: no face found in any of the {len(faces)} frames; give "
             "frames where the face is visible and unoccluded (at least ~40 px wide)"
         )
-    return faces
+    crowded = [(v, f, others) for v, (f, others) in zip(capture.views, found, strict=True)
+               if others]
+    if not crowded:
+        return FaceScan(capture, faces, {})
+    if multiple_faces != "largest":
+        v, _, others = crowded[0]
+        raise CaptureError(
+            f"{capture.spec.root / v.source}: {len(others) + 1} faces in the picture "
+            f"({len(crowded)} of {len(faces)} views show more than one person) and only the "
+            "subject may be ingested; crop the other people out of the capture, or set "
+            "ingest.multiple_faces: largest in params.yaml to keep the largest face and grey "
+            "out the others (they are never stored)"
+        )
+    blanks = {id(v): tuple(blank_box(o, f, scale) for o in others) for v, f, others in crowded}
+    views = [dataclasses.replace(v, blank=blanks[id(v)]) if id(v) in blanks else v
+             for v in capture.views]
+    removed = {v.source: len(others) for v, _, others in crowded}
+    return FaceScan(dataclasses.replace(capture, views=views), faces, removed)
 
 
 def check_subject(subject: str, src: Path) -> None:
@@ -143,11 +205,20 @@ def stage_subject(
     check_consent(subject, cfg, registry)
     if cfg.resolution < 16:
         raise CaptureError(f"ingest.resolution {cfg.resolution} is too small; use 64 or more")
+    if cfg.multiple_faces not in ("refuse", "largest"):
+        raise CaptureError(
+            f"ingest.multiple_faces {cfg.multiple_faces!r} is not refuse or largest; fix "
+            "params.yaml"
+        )
+    limits = InputLimits.of(cfg)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    capture = read_capture(src, subject, cfg.video_fps, cfg.max_frames)
+    capture = read_capture(src, subject, cfg.video_fps, cfg.max_frames, limits)
     t1 = time.perf_counter()
-    faces = detect_faces(capture, cfg.min_face_score)
+    scan = detect_faces(
+        capture, cfg.min_face_score, cfg.multiple_faces, cfg.box_scale, cfg.other_face_score
+    )
+    capture, faces, removed = scan.capture, scan.faces, scan.removed
     timings["read"], timings["detect"] = t1 - t0, time.perf_counter() - t1
     staging_root = root / "data" / STAGING
     staging_root.mkdir(parents=True, exist_ok=True)
@@ -155,6 +226,11 @@ def stage_subject(
     rel = f"data/captures/{subject}"
     try:
         written = write_views(capture, faces, cfg, out, rel, timings)
+        if removed:
+            written.notes.append(
+                f"{sum(removed.values())} other face(s) greyed out in {len(removed)} view(s) "
+                "before cropping (ingest.multiple_faces: largest); they were never stored"
+            )
         info = {
             "subject": subject, "source_format": capture.format,
             "format_detected": capture.spec.detected, "mask_method": written.mask_method,
@@ -162,6 +238,7 @@ def stage_subject(
             "settings": dataclasses.asdict(cfg),
             "inputs": sorted({(v.source, v.content_sha256) for v in capture.views}),
             "faces_found": sum(f is not None for f in faces), "views": len(capture.views),
+            "faces_removed": sum(removed.values()), "faces_removed_per_view": removed,
         }
         data = json_bytes(info)
         (out / "capture.json").write_bytes(data)
@@ -172,7 +249,7 @@ def stage_subject(
         subject=subject, staging=out, rows=written.rows,
         files=[*written.files, (f"{rel}/capture.json", sha256_bytes(data))],
         source_format=capture.format, mask_method=written.mask_method, notes=written.notes,
-        timings=timings,
+        timings=timings, faces_removed=sum(removed.values()),
     )
 
 
@@ -231,7 +308,8 @@ def record_lineage(
         registry.audit(
             "ingest.commit",
             {"subject": s.subject, "rows": len(s.rows), "files": len(s.files),
-             "source_format": s.source_format, "manifest_sha256": manifest[1]},
+             "source_format": s.source_format, "manifest_sha256": manifest[1],
+             "faces_removed": s.faces_removed},
         )
 
 

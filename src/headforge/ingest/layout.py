@@ -19,13 +19,13 @@ and an optional ``masks`` folder; without it the format is detected from the fil
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from pathlib import Path
 from typing import Literal, cast
 
-import yaml
-
 from headforge.ingest.errors import CaptureError
+from headforge.ingest.limits import DEFAULT_LIMITS, InputLimits, load_yaml
 
 CaptureFormat = Literal["nersemble", "transforms", "video", "photos"]
 FORMATS: tuple[CaptureFormat, ...] = ("nersemble", "transforms", "video", "photos")
@@ -88,6 +88,8 @@ class CaptureSpec:
     """Folder of given masks, or None when masks are to be computed."""
     detected: bool
     """True when the format was detected rather than named in capture.yaml."""
+    limits: InputLimits = DEFAULT_LIMITS
+    """Bounds on image sizes and metadata files (from the ``ingest`` section)."""
 
 
 PHOTO_DIRS = ("", "photos")
@@ -130,17 +132,46 @@ def detect_format(root: Path) -> CaptureFormat:
     )
 
 
-def read_spec(root: Path) -> CaptureSpec:
-    """Read ``capture.yaml`` if present, detect the format otherwise."""
+def check_links(root: Path) -> None:
+    """Refuse a capture folder that is itself a link, or holds a link leading out of it.
+
+    Links between files of the folder are fine; a link to anything outside (``/etc/passwd``,
+    another subject's folder) would make ingest read and copy data the subject's consent does
+    not cover, so it is named and refused, never followed. Links to folders are not descended.
+    """
+    if root.is_symlink():
+        raise CaptureError(
+            f"{root}: the capture folder is a symbolic link; copy the capture into "
+            f"inbox/{root.name}/ (links are not followed)"
+        )
+    base = root.resolve()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in sorted(dirnames + filenames):
+            p = Path(dirpath) / name
+            if not p.is_symlink():
+                continue
+            try:
+                target = p.resolve(strict=False)
+            except (OSError, RuntimeError) as e:  # a loop of links
+                raise CaptureError(f"{p}: broken symbolic link ({e}); remove it") from e
+            if not target.is_relative_to(base):
+                raise CaptureError(
+                    f"{p}: symbolic link to {os.readlink(p)!r}, outside the capture folder; "
+                    f"copy the file into {root.name}/ instead of linking to it, or remove the "
+                    "link (links are not followed out of a subject's folder)"
+                )
+
+
+def read_spec(root: Path, limits: InputLimits = DEFAULT_LIMITS) -> CaptureSpec:
+    """Check the folder's links, read ``capture.yaml`` if present, detect the format
+    otherwise."""
     if not root.is_dir():
         raise CaptureError(f"{root}: capture folder not found; create inbox/<subject>/")
+    check_links(root)
     spec_path = root / "capture.yaml"
     raw: dict[str, object] = {}
     if spec_path.is_file():
-        try:
-            loaded = yaml.safe_load(spec_path.read_text()) or {}
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
-            raise CaptureError(f"{spec_path}: not valid YAML ({e}); fix the syntax") from e
+        loaded = load_yaml(spec_path, limits) or {}
         if not isinstance(loaded, dict):
             raise CaptureError(f"{spec_path}: must be a mapping like 'format: video'")
         raw = loaded
@@ -165,4 +196,6 @@ def read_spec(root: Path) -> CaptureSpec:
             )
     elif (root / MASKS_DIR).is_dir():
         masks = root / MASKS_DIR
-    return CaptureSpec(root=root, format=cast(CaptureFormat, fmt), masks=masks, detected=detected)
+    return CaptureSpec(
+        root=root, format=cast(CaptureFormat, fmt), masks=masks, detected=detected, limits=limits
+    )

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from headforge.io_utils import Closeable
+from headforge.quiet import import_mediapipe, native_quiet, warm_up
 
 MaskMethod = Literal["auto", "selfie", "grabcut"]
 
@@ -49,11 +50,12 @@ class Segmenter(Closeable):
         self.method_used: Literal["selfie", "grabcut"] = "grabcut"
         if method in ("auto", "selfie"):
             try:
-                import mediapipe as mp
-
-                self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(
-                    model_selection=0
-                )
+                mp = import_mediapipe()
+                with native_quiet():
+                    self._selfie = mp.solutions.selfie_segmentation.SelfieSegmentation(
+                        model_selection=0
+                    )
+                    warm_up(self._selfie)
                 self.method_used = "selfie"
             except (ImportError, AttributeError, RuntimeError, FileNotFoundError):
                 if method == "selfie":
@@ -64,7 +66,8 @@ class Segmenter(Closeable):
         """uint8 [H, W] foreground alpha of ``rgb`` [H, W, 3]; ``core`` as in grabcut_mask."""
         if self._selfie is None:
             return grabcut_mask(rgb, core)
-        prob = self._selfie.process(np.ascontiguousarray(rgb)).segmentation_mask
+        with native_quiet():
+            prob = self._selfie.process(np.ascontiguousarray(rgb)).segmentation_mask
         return np.clip(np.round(prob * 255.0), 0, 255).astype(np.uint8)
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ non-trivial one, is returned separately so that it can serve as a given foregrou
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from headforge.ingest.errors import CaptureError
+from headforge.ingest.limits import DEFAULT_LIMITS, PIL_HARD_LIMIT, InputLimits, check_pixels
 
 PNG_COMPRESSION = 4
 """zlib level of written PNGs: fixed, so the same pixels always give the same bytes (4 is
@@ -33,16 +35,41 @@ _TRANSPOSED = (5, 6, 7, 8)
 """EXIF orientations that swap width and height."""
 
 
-def image_size(path: Path) -> tuple[int, int]:
-    """``(width, height)`` of an image file as displayed (EXIF orientation applied), from its
-    header only."""
+def _png_dims(path: Path) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR chunk, or None for other files."""
     try:
-        with Image.open(path) as im:
-            w, h = int(im.width), int(im.height)
-            if im.format == "JPEG" and im.getexif().get(0x0112) in _TRANSPOSED:
-                w, h = h, w
-            return w, h
+        with path.open("rb") as f:
+            head = f.read(24)
+    except OSError:
+        return None
+    if len(head) < 24 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def image_size(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> tuple[int, int]:
+    """``(width, height)`` of an image file as displayed (EXIF orientation applied), from its
+    header only; images over ``limits.max_image_pixels`` are refused before decoding."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = int(im.width), int(im.height)
+                check_pixels(path, w, h, limits)
+                if im.format == "JPEG" and im.getexif().get(0x0112) in _TRANSPOSED:
+                    w, h = h, w
+                return w, h
+    except Image.DecompressionBombError as e:  # over Pillow's own hard limit
+        dims = _png_dims(path)
+        if dims is not None:
+            check_pixels(path, dims[0], dims[1], limits)
+        raise CaptureError(
+            f"{path}: image over the limit of {limits.max_image_pixels:,} pixels "
+            f"(ingest.max_image_pixels; {e}); downscale it"
+        ) from e
     except (UnidentifiedImageError, OSError, ValueError) as e:
+        if isinstance(e, CaptureError):
+            raise
         raise CaptureError(
             f"{path}: corrupt or unreadable image ({e}); re-export it as PNG or JPEG, or "
             "remove it"
@@ -87,6 +114,10 @@ def read_image(path: Path) -> Decoded:
     return Decoded(rgb=np.ascontiguousarray(rgb), alpha=alpha)
 
 
+_MASK_HEADER = InputLimits(max_image_pixels=PIL_HARD_LIMIT)
+"""Masks are bounded by their image's size (checked against the image's limit already)."""
+
+
 def read_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
     """A given foreground mask as ``uint8 [H, W]`` (0 background, 255 foreground).
 
@@ -96,6 +127,12 @@ def read_mask(path: Path, size: tuple[int, int]) -> np.ndarray:
     if not path.is_file():
         raise CaptureError(
             f"{path}: mask not found; add it, or remove the masks folder to compute masks"
+        )
+    w, h = image_size(path, _MASK_HEADER)  # a mask larger than its image: refused undecoded
+    if (w, h) != size:
+        raise CaptureError(
+            f"{path}: mask is {w}x{h} but its image is {size[0]}x{size[1]}; resize the mask "
+            "to match"
         )
     data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
     m = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
@@ -149,9 +186,12 @@ def _sample_times(fps: float) -> Iterator[float]:
         k += 1
 
 
-def sample_video(path: Path, fps: float, max_frames: int) -> list[VideoFrame]:
+def sample_video(
+    path: Path, fps: float, max_frames: int, limits: InputLimits = DEFAULT_LIMITS
+) -> list[VideoFrame]:
     """Decode ``path`` with PyAV and keep one frame every ``1/fps`` seconds, at most
     ``max_frames``. ``fps <= 0`` keeps every frame. Display rotation metadata is applied.
+    Frames over ``limits.max_image_pixels`` are refused from the stream header.
     """
     import av
 
@@ -163,6 +203,8 @@ def sample_video(path: Path, fps: float, max_frames: int) -> list[VideoFrame]:
             if not container.streams.video:
                 raise CaptureError(f"{path}: no video stream; give a video with picture")
             stream = container.streams.video[0]
+            check_pixels(path, int(stream.codec_context.width or 0),
+                         int(stream.codec_context.height or 0), limits)
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or 25)
             times = _sample_times(fps) if fps > 0 else None

@@ -27,11 +27,15 @@ from headforge.ingest.layout import (
     media_files,
     read_spec,
 )
+from headforge.ingest.limits import DEFAULT_LIMITS, InputLimits
 from headforge.ingest.media import Decoded, image_size, read_image, sample_video
 from headforge.ingest.validate import check_duplicates, check_sizes
 from headforge.io_utils import sha256_bytes, sha256_file
 
 T = TypeVar("T")
+
+BLANK_GREY = 128
+"""Fill of removed regions (flat, so nothing of what was there can be recovered)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,13 +61,23 @@ class RawView:
     """Given foreground mask file, if any."""
     K: np.ndarray | None = None  # [3, 3] pixels, of the source image
     w2c: np.ndarray | None = None  # [4, 4] world-to-camera, OpenCV
+    blank: tuple[tuple[int, int, int, int], ...] = ()
+    """Boxes (x0, y0, x1, y1) filled with flat grey on loading: other people's faces, removed
+    before anything is cropped, masked or stored (``ingest.multiple_faces: largest``)."""
 
     def load(self) -> Decoded:
-        """Decoded pixels (and alpha) of this view."""
+        """Decoded pixels (and alpha) of this view, with the ``blank`` boxes filled."""
         if self.pixels is not None:
-            return Decoded(rgb=self.pixels, alpha=None)
-        assert self.path is not None
-        return read_image(self.path)
+            dec = Decoded(rgb=self.pixels, alpha=None)
+        else:
+            assert self.path is not None
+            dec = read_image(self.path)
+        if not self.blank:
+            return dec
+        rgb = dec.rgb.copy()
+        for x0, y0, x1, y1 in self.blank:
+            rgb[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = BLANK_GREY
+        return Decoded(rgb=rgb, alpha=dec.alpha)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,14 +120,16 @@ def image_view(
     mask: Path | None,
     K: np.ndarray | None = None,
     w2c: np.ndarray | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> RawView:
-    """A view backed by an image file (size from the header; pixels decoded later)."""
+    """A view backed by an image file (size from the header, checked against ``limits``;
+    pixels decoded later)."""
     return RawView(
         sequence=sequence,
         camera=camera,
         frame=frame,
         source=rel(root, path),
-        size=image_size(path),
+        size=image_size(path, limits),
         content_sha256=sha256_file(path),
         path=path,
         mask=mask,
@@ -132,10 +148,11 @@ def video_views(
     mask_dir: Path | None,
     K: np.ndarray | None = None,
     w2c: np.ndarray | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> list[RawView]:
     """Views of frames sampled from one video (``fps`` per second, at most ``max_frames``)."""
     views = []
-    for f in sample_video(path, fps, max_frames):
+    for f in sample_video(path, fps, max_frames, limits):
         frame = f"{f.index:06d}"
         views.append(
             RawView(
@@ -173,7 +190,7 @@ def read_photos(spec: CaptureSpec, max_frames: int) -> list[RawView]:
     for p in evenly(files, max_frames):
         cam = check_name(p.stem, "photo", p)
         mask = None if spec.masks is None else spec.masks / f"{p.stem}.png"
-        views.append(image_view(root, p, "photos", cam, "000000", mask))
+        views.append(image_view(root, p, "photos", cam, "000000", mask, limits=spec.limits))
     return views
 
 
@@ -194,15 +211,19 @@ def read_videos(spec: CaptureSpec, fps: float, max_frames: int) -> list[RawView]
     for p in files:
         seq = check_name(p.stem, "video", p)
         mask_dir = None if spec.masks is None else spec.masks / seq
-        views += video_views(root, p, seq, "video", fps, max_frames, mask_dir)
+        views += video_views(
+            root, p, seq, "video", fps, max_frames, mask_dir, limits=spec.limits
+        )
     return views
 
 
-def read_capture(root: Path, subject: str, fps: float, max_frames: int) -> Capture:
-    """Read and validate the capture in ``root`` (any supported format)."""
+def read_capture(
+    root: Path, subject: str, fps: float, max_frames: int, limits: InputLimits = DEFAULT_LIMITS
+) -> Capture:
+    """Read and validate the capture in ``root`` (any supported format) within ``limits``."""
     from headforge.ingest.readers_calibrated import read_nersemble, read_transforms
 
-    spec = read_spec(root)
+    spec = read_spec(root, limits)
     if spec.format == "photos":
         views = read_photos(spec, max_frames)
     elif spec.format == "video":

@@ -15,7 +15,6 @@ transforms.json (nerfstudio; OpenGL camera-to-world, converted to OpenCV world-t
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 from headforge.cameras import intrinsics, opengl_c2w_to_opencv_w2c
 from headforge.ingest.errors import CaptureError
 from headforge.ingest.layout import IMAGE_EXTS, VIDEO_EXTS, CaptureSpec, check_name, resolve_inside
+from headforge.ingest.limits import DEFAULT_LIMITS, InputLimits, load_json
 from headforge.ingest.readers import RawView, evenly, image_view, video_views
 from headforge.ingest.validate import check_intrinsics, check_rigid
 
@@ -31,17 +31,11 @@ CAMERA_PARAMS = Path("calibration") / "camera_params.json"
 DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
 
 
-def load_json(path: Path) -> Any:
-    """Parse a JSON file; syntax errors name the file."""
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise CaptureError(f"{path}: not valid JSON ({e}); fix or re-export it") from e
-
-
-def load_camera_params(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def load_camera_params(
+    path: Path, limits: InputLimits = DEFAULT_LIMITS
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """NeRSemble ``camera_params.json`` -> {serial: (K [3, 3], w2c [4, 4])}, validated."""
-    data = load_json(path)
+    data = load_json(path, limits)
     if not isinstance(data, dict) or not isinstance(data.get("world_2_cam"), dict):
         raise CaptureError(
             f"{path}: needs a 'world_2_cam' mapping of camera serial -> 4x4 world-to-camera"
@@ -90,7 +84,7 @@ def read_nersemble(spec: CaptureSpec, fps: float, max_frames: int) -> list[RawVi
     """Views of a NeRSemble-like capture; every calibrated camera needs images and vice versa."""
     root = spec.root
     params_path = root / CAMERA_PARAMS
-    cams = load_camera_params(params_path)
+    cams = load_camera_params(params_path, spec.limits)
     seq_root = root / "sequences"
     seqs = sorted(p for p in seq_root.iterdir() if p.is_dir()) if seq_root.is_dir() else []
     if not seqs:
@@ -131,7 +125,9 @@ def read_nersemble(spec: CaptureSpec, fps: float, max_frames: int) -> list[RawVi
             K, w2c = cams[serial]
             cam_masks = None if mask_root is None else mask_root / f"cam_{serial}"
             if entry.is_file():
-                views += video_views(root, entry, seq, serial, fps, max_frames, cam_masks, K, w2c)
+                views += video_views(
+                    root, entry, seq, serial, fps, max_frames, cam_masks, K, w2c, spec.limits
+                )
                 continue
             if not files[serial]:
                 raise CaptureError(
@@ -144,7 +140,9 @@ def read_nersemble(spec: CaptureSpec, fps: float, max_frames: int) -> list[RawVi
                     continue
                 frame = check_name(name, "frame", by_name[name])
                 mask = None if cam_masks is None else cam_masks / f"{frame}.png"
-                views.append(image_view(root, by_name[name], seq, serial, frame, mask, K, w2c))
+                views.append(image_view(
+                    root, by_name[name], seq, serial, frame, mask, K, w2c, spec.limits
+                ))
     return views
 
 
@@ -213,7 +211,7 @@ def read_transforms(spec: CaptureSpec, max_frames: int) -> list[RawView]:
     """Views of a transforms.json capture; each frame is its own camera (id = file stem)."""
     root = spec.root
     source = root / "transforms.json"
-    meta = load_json(source)
+    meta = load_json(source, spec.limits)
     frames = meta.get("frames") if isinstance(meta, dict) else None
     if not isinstance(frames, list) or not frames:
         raise CaptureError(f"{source}: needs a non-empty 'frames' list")
@@ -239,7 +237,7 @@ def read_transforms(spec: CaptureSpec, max_frames: int) -> list[RawView]:
             mask: Path | None = resolve_inside(root, fr["mask_path"], source)
         else:
             mask = None if spec.masks is None else spec.masks / f"{cam}.png"
-        view = image_view(root, path, "transforms", cam, "000000", mask, None, w2c)
+        view = image_view(root, path, "transforms", cam, "000000", mask, None, w2c, spec.limits)
         K = _frame_intrinsics(meta, fr, view.size, source, what)
         views.append(dataclasses.replace(view, K=K))
     return views

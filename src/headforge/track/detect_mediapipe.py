@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from headforge.quiet import import_mediapipe, native_quiet, warm_up
 from headforge.track.base import LandmarkDetector
 from headforge.track.result import LandmarkError, LandmarkResult, as_rgb_uint8, box_from_points
 
@@ -38,25 +39,27 @@ class MediaPipeDetector(LandmarkDetector):
 
     def __init__(self, min_detection_confidence: float = 0.5) -> None:
         try:
-            import mediapipe as mp
+            mp = import_mediapipe()
         except ImportError as e:  # pragma: no cover - mediapipe is a core dependency
             raise LandmarkError(
                 "detector: mediapipe needs the mediapipe package: pip install mediapipe==0.10.21"
             ) from e
         self._mp_version = str(mp.__version__)
         self._min_conf = float(min_detection_confidence)
-        self._mesh: Any = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True,
-            max_num_faces=1,
-            refine_landmarks=True,
-            min_detection_confidence=self._min_conf,
-        )
-        self._detectors: list[Any] = [
-            mp.solutions.face_detection.FaceDetection(
-                model_selection=sel, min_detection_confidence=0.1
+        with native_quiet():  # TFLite/glog lines on model creation (headforge.quiet)
+            self._mesh: Any = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True,
+                max_num_faces=1,
+                refine_landmarks=True,
+                min_detection_confidence=self._min_conf,
             )
-            for sel in (0, 1)  # short range (faces within ~2 m), then full range
-        ]
+            self._detectors: list[Any] = [
+                mp.solutions.face_detection.FaceDetection(
+                    model_selection=sel, min_detection_confidence=0.1
+                )
+                for sel in (0, 1)  # short range (faces within ~2 m), then full range
+            ]
+            warm_up(self._mesh, *self._detectors)
 
     @property
     def version(self) -> str:
@@ -66,7 +69,8 @@ class MediaPipeDetector(LandmarkDetector):
         h, w = image.shape[:2]
         best_score, best_iou = float("nan"), 0.1
         for det in self._detectors:
-            res = det.process(image)
+            with native_quiet():
+                res = det.process(image)
             for d in res.detections or []:
                 rb = d.location_data.relative_bounding_box
                 b = (rb.xmin * w, rb.ymin * h, (rb.xmin + rb.width) * w, (rb.ymin + rb.height) * h)
@@ -80,7 +84,8 @@ class MediaPipeDetector(LandmarkDetector):
     def detect(self, image: np.ndarray) -> LandmarkResult:
         image = as_rgb_uint8(image)
         h, w = image.shape[:2]
-        res = self._mesh.process(image)
+        with native_quiet():
+            res = self._mesh.process(image)
         if not res.multi_face_landmarks:
             return LandmarkResult.no_face(
                 self.name, (h, w), "mediapipe face mesh found no face in the image"
