@@ -129,13 +129,28 @@ def _locked(home: Path) -> Iterator[None]:
 
 
 def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, exited but not yet reaped, counts as gone)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[:1] != ["Z"]
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the server gets SIGTERM when its supervisor dies, even by SIGKILL."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def read_state(home: Path) -> dict[str, Any] | None:
@@ -176,6 +191,7 @@ def live_clients(home: Path) -> list[int]:
 
 def supervise(home: Path, idle_s: float) -> int:
     """Run a Prefect server for ``home`` until no client has been alive for ``idle_s``."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the server on the way out
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     env = {**os.environ, **ANALYTICS_OFF, "PREFECT_HOME": str(home),
@@ -186,9 +202,9 @@ def supervise(home: Path, idle_s: float) -> int:
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
              "--port", str(port), "--no-services"],
             env=env, stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
     me = os.getpid()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     _write_state(home, {"pid": me, "server_pid": proc.pid, "url": url, "started": time.time()})
     idle_since: float | None = None
     try:

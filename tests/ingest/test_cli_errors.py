@@ -154,3 +154,31 @@ def test_successful_ingest_prints_no_tflite_lines(
     assert f"ingested {SID}: 1 images" in res.stdout
     info = json.loads((root / "data" / "captures" / SID / "capture.json").read_text())
     assert info["faces_removed"] == 0
+
+
+def test_every_command_is_wrapped() -> None:
+    """Every sub-command of ``headforge`` (sub-apps included) goes through cli_errors."""
+    import typer
+
+    seen: list[str] = []
+
+    def walk(t: typer.Typer, prefix: str) -> None:
+        for cmd in t.registered_commands:
+            name = cmd.name or (cmd.callback.__name__ if cmd.callback else "?")
+            seen.append(f"{prefix}{name}")
+            assert getattr(cmd.callback, "__headforge_friendly__", False), f"{prefix}{name}"
+        for g in t.registered_groups:
+            if g.typer_instance is not None:
+                walk(g.typer_instance, f"{prefix}{g.name or ''} ")
+
+    walk(app, "")
+    assert {"ingest run", "version", "demo", "consent grant"} <= {s.strip() for s in seen}
+    assert len(seen) >= 20
+
+
+def test_missing_file_is_one_line(tmp_path: Path, root: Path) -> None:
+    """A file that is not there."""
+    res = CliRunner().invoke(app, ["ingest", "show", "--manifest", str(tmp_path / "nope.ply")])
+    assert res.exit_code == 2, res.output
+    assert len(res.stderr.splitlines()) == 1 and "nope.ply" in res.stderr, res.stderr
+    assert "Traceback" not in res.output

@@ -61,8 +61,14 @@ def show(
     manifest: Annotated[Path | None, typer.Option(help="Manifest file.")] = None,
 ) -> None:
     """Summarise the captures manifest: images per subject, split and source format."""
+    import errno
+
     from headforge.ingest.manifest import read_manifest
 
+    if manifest is not None and not manifest.is_file():
+        raise FileNotFoundError(
+            errno.ENOENT, "manifest not found; give the path of a manifest.parquet", str(manifest)
+        )
     df = read_manifest(manifest)
     if df.empty:
         typer.echo("manifest is empty (run `headforge ingest run`)")
