@@ -34,6 +34,7 @@ from headforge.config import (
 )
 from headforge.params_loader import ConfigError, active_profile, build, read_params, section_values
 from headforge.paths import project_root
+from headforge.splat.render import configure as configure_render
 
 SECTIONS: dict[str, type] = {
     "paths": PathsConfig,
@@ -124,6 +125,7 @@ class Context:
         raw = read_params(base / "params.yaml")
         prof = active_profile(raw)
         params = parse_params(raw, overrides, prof)
+        configure_render(params.render.backend, params.render.tile_size)
         return cls(root=base, params=params, profile=prof,
                    device=resolve_device(device or params.train_prior.device))
 

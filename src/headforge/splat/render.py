@@ -20,7 +20,6 @@ from headforge import backends
 from headforge.splat import _torch
 from headforge.splat._reference import composite_dense, composite_sequential
 from headforge.splat.projection import (
-    ALPHA_THRESHOLD,
     Projected,
     RasterizeMode,
     camera_centers,
@@ -35,6 +34,23 @@ BACKENDS = ("auto", "torch", "gsplat", "reference", "reference_sequential")
 _warned_fallback = False
 TORCH_TILE_SIZE = 8
 """Default tile edge of the torch rasterizer: smaller tiles waste fewer pixel evaluations."""
+_configured: dict[str, Any] = {"backend": "auto", "tile_size": None}
+"""Process-wide defaults from params.yaml's ``render`` section (see :func:`configure`)."""
+
+
+def configure(backend: str = "auto", tile_size: int | None = None) -> None:
+    """Set the backend and tile size every :func:`rasterize` call without explicit ones uses
+    (``headforge.context.Context.load`` applies params.yaml's ``render`` section)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"render.backend must be one of {BACKENDS}, got {backend!r}")
+    if tile_size is not None and tile_size < 1:
+        raise ValueError(f"render.tile_size must be positive, got {tile_size}")
+    _configured.update(backend=backend, tile_size=tile_size)
+
+
+def configured() -> dict[str, Any]:
+    """The current process-wide defaults (``backend``, ``tile_size``)."""
+    return dict(_configured)
 
 
 @dataclasses.dataclass
@@ -152,7 +168,7 @@ def rasterize(
     *,
     sh_degree: int | None = None,
     background: Tensor | None = None,  # [D] or [C, D]
-    backend: Backend = "auto",
+    backend: Backend | None = None,
     near_plane: float = 0.01,
     far_plane: float = 1e10,
     eps2d: float = 0.3,
@@ -180,7 +196,9 @@ def rasterize(
     _check_inputs(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
                   sh_degree, background)  # fmt: skip
     width, height = int(width), int(height)
-    chosen = _pick_backend(backend, means.device)
+    chosen = _pick_backend(backend or _configured["backend"], means.device)
+    if tile_size is None:
+        tile_size = _configured["tile_size"]
     if tile_size is None:
         tile_size = 16 if chosen == "gsplat" else TORCH_TILE_SIZE
     elif tile_size < 1:
@@ -251,16 +269,4 @@ def _finish(
 
 def render_kwargs(cfg: Any) -> dict[str, Any]:
     """Keyword arguments for :func:`rasterize` from a ``RenderConfig`` (params.yaml ``render``)."""
-    if abs(cfg.alpha_threshold - ALPHA_THRESHOLD) > 1e-5:
-        raise ValueError(
-            f"render.alpha_threshold is {cfg.alpha_threshold}; only 1/255 (0.00392) is supported "
-            "(gsplat's kernels fix it): set it back in params.yaml"
-        )
-    return {
-        "backend": cfg.backend,
-        "tile_size": cfg.tile_size,
-        "near_plane": cfg.near,
-        "far_plane": cfg.far,
-        "alpha_max": cfg.alpha_max,
-        "transmittance_min": cfg.transmittance_min,
-    }
+    return {"backend": cfg.backend, "tile_size": cfg.tile_size}
