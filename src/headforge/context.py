@@ -115,19 +115,25 @@ class Context:
     @classmethod
     def load(cls, root: Path | str | None = None,
              overrides: dict[str, dict[str, Any]] | None = None,
-             device: str | None = None) -> Context:
+             device: str | None = None, profile: str | None = None) -> Context:
         """Read ``<root>/params.yaml`` (default: the project around the working directory).
 
         ``overrides`` maps section -> {key: value} (a CLI option, a test); ``device`` overrides
-        ``train_prior.device``.
+        ``train_prior.device``; ``profile`` the top-level ``profile`` key.
         """
         base = Path(root).resolve() if root is not None else project_root()
         raw = read_params(base / "params.yaml")
-        prof = active_profile(raw)
+        prof = active_profile({"profile": profile} if profile else raw)
         params = parse_params(raw, overrides, prof)
-        configure_render(params.render.backend, params.render.tile_size)
-        return cls(root=base, params=params, profile=prof,
-                   device=resolve_device(device or params.train_prior.device))
+        ctx = cls(root=base, params=params, profile=prof,
+                  device=resolve_device(device or params.train_prior.device))
+        return ctx.activate()
+
+    def activate(self) -> Context:
+        """Apply the process-wide settings (the ``render`` section) in this process: a task
+        running in another process (a Dask worker) calls it first."""
+        configure_render(self.params.render.backend, self.params.render.tile_size)
+        return self
 
     def data(self, stage: str) -> Path:
         """``<root>/data/<stage>``."""
@@ -141,6 +147,14 @@ class Context:
         """A params path (relative to the root unless absolute)."""
         p = Path(rel)
         return p if p.is_absolute() else self.root / p
+
+    def registry(self) -> Any:
+        """The consent/lineage registry: ``$HEADFORGE_REGISTRY_URL`` or ``paths.registry_url``
+        (a :class:`headforge.privacy.Registry`; use it as a context manager)."""
+        from headforge.privacy.registry import REGISTRY_URL_ENV, Registry
+
+        url = os.environ.get(REGISTRY_URL_ENV) or self.params.paths.registry_url
+        return Registry.from_url(url, self.root)
 
     def with_overrides(self, **sections: dict[str, Any]) -> Context:
         """A copy with some section keys replaced (validated like params.yaml)."""
