@@ -25,8 +25,9 @@ def bundles(ctx: Context) -> list[Path]:
     return sorted(p for p in inv.iterdir() if (p / "card.json").is_file()) if inv.is_dir() else []
 
 
-def evaluate_one(ctx: Context, bundle_dir: Path) -> dict[str, Any]:
-    """Scores of one avatar bundle (and its baseline) on the subject's held-out images."""
+def evaluate_one(ctx: Context, bundle_dir: Path, grid: Path | None = None) -> dict[str, Any]:
+    """Scores of one avatar bundle (and its baseline) on the subject's held-out images; the
+    image grid goes to ``grid`` (default ``results/evaluate/grids/<bundle>.png``)."""
     card = json.loads((bundle_dir / "card.json").read_text())
     ckpt = ctx.path(card["prior_checkpoint"]["path"])
     if sha256_file(ckpt) != card["prior_checkpoint"]["sha256"]:
@@ -39,7 +40,7 @@ def evaluate_one(ctx: Context, bundle_dir: Path) -> dict[str, Any]:
     else:
         man = ctx.data("captures") / "manifest.parquet"
         params_root = ctx.results("track")
-    grid = ctx.results("evaluate") / "grids" / f"{bundle_dir.name}.png"
+    grid = grid or ctx.results("evaluate") / "grids" / f"{bundle_dir.name}.png"
     return evaluate_bundle(bundle, read_manifest(man), params_root, grid,
                            ctx.params.evaluate.grid_views)
 
