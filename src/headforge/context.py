@@ -14,9 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from headforge.config import (
     AdaptPriorConfig,
@@ -34,7 +32,10 @@ from headforge.config import (
 )
 from headforge.params_loader import ConfigError, active_profile, build, read_params, section_values
 from headforge.paths import project_root
-from headforge.splat.render import configure as configure_render
+from headforge.render_settings import configure as configure_render
+
+if TYPE_CHECKING:  # torch is imported on first use: the consent/forget CLI stays light
+    import torch
 
 SECTIONS: dict[str, type] = {
     "paths": PathsConfig,
@@ -76,6 +77,8 @@ class Params:
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> CUDA when available (the local rank's GPU under torchrun), else CPU."""
+    import torch
+
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
@@ -110,7 +113,13 @@ class Context:
     root: Path
     params: Params
     profile: str
-    device: torch.device
+    device_name: str
+    """``train_prior.device`` (or the override): resolved by :attr:`device` on first use."""
+
+    @property
+    def device(self) -> torch.device:
+        """The torch device to compute on (``auto``: CUDA when available, else CPU)."""
+        return resolve_device(self.device_name)
 
     @classmethod
     def load(cls, root: Path | str | None = None,
@@ -126,7 +135,7 @@ class Context:
         prof = active_profile({"profile": profile} if profile else raw)
         params = parse_params(raw, overrides, prof)
         ctx = cls(root=base, params=params, profile=prof,
-                  device=resolve_device(device or params.train_prior.device))
+                  device_name=device or params.train_prior.device)
         return ctx.activate()
 
     def activate(self) -> Context:
