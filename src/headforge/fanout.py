@@ -38,4 +38,5 @@ def serial(fn: Callable[[str], Any]) -> Each:
 
 def failure_message(stage: str, failed: dict[str, str]) -> str:
     """One line naming every failed key and why."""
-    return f"{stage} failed for " + "; ".join(f"{k}: {v}" for k, v in sorted(failed.items()))
+    return (f"{stage} failed for {sorted(failed)}: "
+            + "; ".join(f"{k}: {v}" for k, v in sorted(failed.items())))
