@@ -81,7 +81,7 @@ def invert_one(ctx: Context, subject: str, kind: str, *, checkpoint: Path | None
         steps = StageProgress(board, subject)
         path = invert_subject(prior, chosen, ctx.params.invert,
                               out or ctx.results("invert") / subject, subject, ckpt,
-                              baseline=baseline, callback=steps)
+                              baseline=baseline, callback=steps, root=ctx.root)
         steps.close()
     return path
 
