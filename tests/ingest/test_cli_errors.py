@@ -102,7 +102,7 @@ def test_debug_shows_the_traceback(astronaut: np.ndarray, root: Path, registry: 
 
 
 def test_a_bug_keeps_its_traceback(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import headforge.ingest.ingest as ingest
+    import headforge.ingest.entry as ingest
 
     def broken(*a: object, **k: object) -> list[str]:
         raise ValueError("a plain ValueError is a bug, not bad input")

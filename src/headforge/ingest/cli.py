@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -11,14 +11,6 @@ from headforge.cli_errors import make_friendly
 
 app = typer.Typer(help="Ingest real captures (consent-checked) into data/captures.",
                   no_args_is_help=True)
-
-
-def ingest_config(overrides: dict[str, Any] | None = None) -> Any:
-    """The ``ingest`` section of params.yaml with CLI overrides (None values ignored)."""
-    from headforge.config import IngestConfig, load_section
-
-    clean = {k: v for k, v in (overrides or {}).items() if v is not None}
-    return load_section(IngestConfig, "ingest", overrides=clean)
 
 
 @app.command("run")
@@ -36,24 +28,14 @@ def run(
 
     Bad input (params, captures, consent) fails with one line on stderr (exit 2, or 3 when
     consent is refused); see headforge.cli_errors."""
-    from headforge.ingest.ingest import ingest_subjects, list_subjects
-    from headforge.paths import project_root
-    from headforge.privacy import Registry
+    from headforge.context import Context
+    from headforge.ingest import entry
 
-    cfg = ingest_config(
-        {"inbox": inbox, "resolution": resolution, "max_frames": max_frames, "video_fps": fps}
-    )
-    root = project_root()
-    subjects = list(subject or list_subjects(cfg, root))
-    if not subjects:
-        typer.echo(f"error: no subject folders in {cfg.inbox}/; add inbox/<subject>/", err=True)
-        raise typer.Exit(2)
-    with Registry.from_config() as reg:
-        res = ingest_subjects(subjects, cfg, reg, root)
-    typer.echo(
-        f"ingested {', '.join(res.subjects)}: {res.rows} images; manifest "
-        f"{res.manifest.relative_to(root)} ({res.manifest_sha256[:12]})"
-    )
+    over = {"inbox": inbox, "resolution": resolution, "max_frames": max_frames, "video_fps": fps}
+    ctx = Context.load(overrides={"ingest": {k: v for k, v in over.items() if v is not None}})
+    out = entry.run(ctx, subject)
+    typer.echo(f"ingested {', '.join(out['subjects'])}: {out['rows']} images; manifest "
+               f"data/captures/manifest.parquet ({out['manifest_sha256'][:12]})")
 
 
 @app.command("show")
