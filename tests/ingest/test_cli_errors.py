@@ -95,10 +95,9 @@ def test_debug_shows_the_traceback(astronaut: np.ndarray, root: Path, registry: 
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     _link(root, astronaut)
     grant(registry, SID)
-    monkeypatch.delenv("HEADFORGE_DEBUG", raising=False)
+    monkeypatch.setenv("HEADFORGE_DEBUG", "")  # --debug sets it; restored (unset) after
     res = CliRunner().invoke(app, ["--debug", "ingest", "run", "--subject", SID])
     assert isinstance(res.exception, CaptureError) and res.exit_code == 1
-    monkeypatch.delenv("HEADFORGE_DEBUG", raising=False)
 
 
 def test_a_bug_keeps_its_traceback(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
