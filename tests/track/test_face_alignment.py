@@ -10,7 +10,6 @@ import torch
 
 from headforge.config import TrackConfig
 from headforge.track import LandmarkError, make_detector
-from headforge.track.detectors import probe_detector
 from headforge.track.detect_face_alignment import (
     decode_heatmaps,
     decode_s3fd,
@@ -19,6 +18,7 @@ from headforge.track.detect_face_alignment import (
     heatmap_to_image,
     nms,
 )
+from headforge.track.detectors import probe_detector
 
 
 def test_no_weights_configured_names_files_and_install() -> None:
