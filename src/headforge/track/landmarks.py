@@ -1,6 +1,6 @@
 """Landmark detection front door: detect through a cache (detectors: ``track.detectors``).
 
->>> det = make_detector(ctx.params.track)        # headforge.track.detectors
+>>> det = make_detector(Context.load(root).params.track)   # headforge.track.detectors
 >>> res = detect_landmarks(det, image, cache=LandmarkCache("results/track/.landmark_cache"))
 >>> res68 = to_ibug68(res)   # MediaPipe's 478 points -> the 68-point layout
 
