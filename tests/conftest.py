@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,16 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real test videos not found at {REALDATA}")
     return REALDATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_backend_probes() -> Iterator[None]:
+    """Every test starts with no cached backend status and leaves no probe behind."""
+    from headforge import backends
+    from headforge.track import detectors  # noqa: F401  (its probes are registered on import)
+
+    with backends.isolated():
+        yield
 
 
 def _has_cuda() -> bool:

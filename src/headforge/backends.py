@@ -17,12 +17,13 @@ A backend that fails at run time (e.g. a CUDA JIT build error on first use) is r
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import importlib.metadata
 import importlib.util
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,6 +62,13 @@ def register_probe(name: str) -> Callable[[Probe], Probe]:
         return fn
 
     return deco
+
+
+def unregister_probe(name: str) -> None:
+    """Remove backend ``name`` and its cached status (a plug-in that was unregistered)."""
+    with _LOCK:
+        _PROBES.pop(name, None)
+        _CACHE.pop(name, None)
 
 
 def status(name: str) -> BackendStatus:
@@ -111,6 +119,23 @@ def reset(name: str | None = None) -> None:
             _CACHE.clear()
         else:
             _CACHE.pop(name, None)
+
+
+@contextlib.contextmanager
+def isolated() -> Iterator[None]:
+    """Within the block, probes registered and statuses cached (or marked failed) do not
+    outlive it: on exit the probes of before are restored and every cached status dropped
+    (tests use it so that one test's probe results never leak into the next)."""
+    with _LOCK:
+        probes = dict(_PROBES)
+        _CACHE.clear()
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _PROBES.clear()
+            _PROBES.update(probes)
+            _CACHE.clear()
 
 
 def summary() -> dict[str, BackendStatus]:

@@ -1,4 +1,4 @@
-"""Camera model and conventions.
+"""Camera model and conventions, rotations and orbit cameras: the one module for each.
 
 OpenCV convention everywhere: x right, y down, z forward (the camera looks along +z).
 Extrinsics are world-to-camera 4x4 matrices ``w2c`` so that ``x_cam = R @ x_world + t``;
@@ -47,6 +47,65 @@ def look_at_w2c(
     w2c[:3, :3] = R
     w2c[:3, 3] = -R @ eye
     return w2c
+
+
+def orbit_w2c(target: np.ndarray, radius: float, n: int, elevation_deg: float = 0.0,
+              start_deg: float = 0.0, span_deg: float = 360.0) -> np.ndarray:
+    """``n`` cameras on a circle around ``target`` looking at it: world-to-camera [n, 4, 4].
+
+    Azimuth 0 is in front of a FLAME-style face (+z); camera ``i`` sits at azimuth
+    ``start_deg + span_deg * i / n`` (growing toward +x) and ``elevation_deg`` above the
+    horizontal plane through ``target`` (+y up).
+    """
+    target = np.asarray(target, dtype=np.float64)
+    out = []
+    el = math.radians(elevation_deg)
+    for i in range(n):
+        az = math.radians(start_deg) + math.radians(span_deg) * i / n
+        eye = target + radius * np.array(
+            [math.sin(az) * math.cos(el), math.sin(el), math.cos(az) * math.cos(el)])
+        out.append(look_at_w2c(eye, target))
+    return np.stack(out) if out else np.zeros((0, 4, 4))
+
+
+# Below this squared angle the Rodrigues coefficients use their Taylor series (exact value and
+# gradient through the zero rotation, no division by a vanishing angle).
+_SMALL_ANGLE_SQ = 1e-6
+
+
+def skew(v: Tensor) -> Tensor:
+    """Cross-product matrices: [..., 3] -> [..., 3, 3] with ``skew(a) @ b == a x b``."""
+    x, y, z = v.unbind(-1)
+    o = torch.zeros_like(x)
+    return torch.stack([o, -z, y, z, o, -x, -y, x, o], dim=-1).reshape(*v.shape[:-1], 3, 3)
+
+
+def axis_angle_to_matrix(rot_vecs: Tensor) -> Tensor:
+    """Axis-angle vectors to rotation matrices (Rodrigues): [..., 3] -> [..., 3, 3].
+
+    ``R = I + a K + b K^2`` with ``K = skew(r)``, ``a = sin t / t``, ``b = (1 - cos t) / t^2``,
+    ``t = |r|``; a and b switch to their Taylor series near zero so that the value and the
+    gradient are exact at the identity.
+    """
+    theta_sq = (rot_vecs * rot_vecs).sum(-1)
+    small = theta_sq < _SMALL_ANGLE_SQ
+    safe_sq = torch.where(small, torch.ones_like(theta_sq), theta_sq)
+    theta = safe_sq.sqrt()
+    a = torch.where(small, 1.0 - theta_sq / 6.0 + theta_sq**2 / 120.0, torch.sin(theta) / theta)
+    b = torch.where(
+        small, 0.5 - theta_sq / 24.0 + theta_sq**2 / 720.0, (1.0 - torch.cos(theta)) / safe_sq
+    )
+    k = skew(rot_vecs)
+    eye = torch.eye(3, dtype=rot_vecs.dtype, device=rot_vecs.device).expand_as(k)
+    return eye + a[..., None, None] * k + b[..., None, None] * (k @ k)
+
+
+def matrix_to_axis_angle(R: np.ndarray) -> np.ndarray:
+    """Rotation [3, 3] -> axis-angle [3] (numpy; for initialisation, not differentiable)."""
+    import cv2
+
+    vec, _ = cv2.Rodrigues(np.asarray(R, dtype=np.float64))
+    return vec.reshape(3)
 
 
 def is_rotation(R: np.ndarray, atol: float = 1e-5) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 
+from headforge.extensions import OneOf
 from headforge.params_loader import (
     PROFILES,
     ConfigError,
@@ -169,8 +170,9 @@ class IngestConfig:
 class TrackConfig:
     """Landmarks and FLAME-format fitting (``track`` stage)."""
 
-    detector: typing.Literal["mediapipe", "dlib", "face_alignment"] = "mediapipe"
-    """Landmark detector."""
+    detector: typing.Annotated[str, OneOf("headforge.track.detectors:DETECTORS")] = "mediapipe"
+    """Landmark detector: a name registered in :data:`headforge.track.detectors.DETECTORS`
+    (``headforge track detectors`` lists them and what each needs)."""
     face_alignment_weights: str = ""
     """Folder with face-alignment's weights (needed only for detector: face_alignment):
     ``2DFAN4-cd938726ad.zip`` (or ``2DFAN4-11f355bf06.pth.tar``) and ``s3fd-619a316812.pth``."""

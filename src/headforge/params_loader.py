@@ -64,6 +64,16 @@ def _check_type(section: str, name: str, value: Any, hint: Any) -> Any:
     origin = typing.get_origin(hint)
     if hint is Any:
         return value
+    if origin is typing.Annotated:  # a base type plus checks, e.g. OneOf(an extension point)
+        base, *checks = typing.get_args(hint)
+        value = _check_type(section, name, value, base)
+        for c in checks:
+            if hasattr(c, "check"):
+                try:
+                    value = c.check(value)
+                except ValueError as e:
+                    raise ConfigError(f"{section}.{name}: {e}") from e
+        return value
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(hint)
         if value is None and type(None) in args:
@@ -107,7 +117,7 @@ def build(cls: type[T], values: dict[str, Any], section: str) -> T:
         raise ConfigError(
             f"{section}: unknown key(s) {unknown}; known keys are {sorted(fields)}"
         )
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         if name in values:

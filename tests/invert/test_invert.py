@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from headforge.cameras import orbit_w2c
 from headforge.invert.baseline import fit_baseline
 from headforge.invert.bundle import drive, load_bundle, load_sequence
 from headforge.invert.core import invert
 from headforge.invert.stage import invert_subject, load_prior, synthetic_subject_inputs
-from headforge.invert.views import frontal_views, orbit_w2c, pick_frames
+from headforge.invert.views import frontal_views, pick_frames
 from headforge.prior.data import read_manifest
 from headforge.prior.stage import load_head
 from headforge.prior.train import train

@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from headforge.morphable.lbs import barycentric_points, lbs, pose_features, rodrigues
+from headforge.cameras import axis_angle_to_matrix as rodrigues
+from headforge.morphable.lbs import barycentric_points, lbs, pose_features
 
 D = torch.float64
 

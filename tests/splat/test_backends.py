@@ -51,7 +51,60 @@ def test_probe_import_and_unknown_name():
 
 
 def test_gsplat_status_is_explained_without_crashing():
+    """This machine's real answer: a boolean, and a reason naming the fix when unusable."""
     st = backends.status("gsplat")
-    assert isinstance(st.available, bool)
-    if not st.available:
-        assert st.detail  # e.g. "gsplat is not installed; install it with ..." or "needs CUDA"
+    assert isinstance(st.available, bool) and st.name == "gsplat"
+    assert st.available or any(k in st.detail for k in ("not installed", "needs CUDA", "CUDA"))
+
+
+class _Spec:
+    """Stands in for an installed package's import spec."""
+
+
+@pytest.mark.parametrize("case", ["missing", "no_cuda", "build_fails", "no_nvcc", "ok"])
+def test_gsplat_probe_explains_each_reason(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every branch of the gsplat probe, whatever is installed on this machine."""
+    import importlib
+    import types
+
+    real_find, real_import = importlib.util.find_spec, importlib.import_module
+
+    def find_spec(name: str, *a: object):
+        if name == "gsplat":
+            return None if case == "missing" else _Spec()
+        return real_find(name, *a)
+
+    def import_module(name: str, *a: object):
+        if name != "gsplat.cuda._backend":
+            return real_import(name, *a)
+        if case == "build_fails":
+            raise OSError("nvcc exited with status 1")
+        return types.SimpleNamespace(_C=None if case == "no_nvcc" else object())
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(importlib, "import_module", import_module)
+    monkeypatch.setattr(backends, "dist_version", lambda dist: "1.5.3")
+    cuda_ok = case != "no_cuda"
+    backends.register_probe("cuda")(
+        lambda: backends.BackendStatus("cuda", cuda_ok, "12.4",
+                                       "" if cuda_ok else "torch sees no CUDA device"))
+    st = backends.status("gsplat")
+    expected = {
+        "missing": "gsplat is not installed; " + backends.GSPLAT_HINT,
+        "no_cuda": "gsplat needs CUDA: torch sees no CUDA device",
+        "build_fails": "gsplat's CUDA extension failed to build/load: nvcc exited with status 1",
+        "no_nvcc": "gsplat found no CUDA toolkit (nvcc) to build its extension",
+        "ok": "",
+    }[case]
+    assert st.available == (case == "ok") and st.detail == expected
+
+
+def test_isolated_leaves_no_probe_or_status_behind() -> None:
+    before = set(backends.summary())
+    with backends.isolated():
+        backends.register_probe("only_inside")(
+            lambda: backends.BackendStatus("only_inside", True))
+        backends.mark_failed("cuda", "marked inside")
+        assert backends.available("only_inside") and not backends.available("cuda")
+    assert set(backends.summary()) == before
+    assert backends.status("cuda").detail != "marked inside"

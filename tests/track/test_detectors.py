@@ -114,13 +114,26 @@ def test_make_detector_from_config() -> None:
     assert det.name == "dlib" and det.version.startswith("dlib-")
     status = detectors_available()
     assert status["mediapipe"].available and status["dlib"].available
+    # without configured weights face_alignment cannot run, installed or not
     assert not status["face_alignment"].available
     assert "2DFAN4" in status["face_alignment"].reason
+
+
+def test_face_alignment_availability_follows_weights_and_package(tmp_path: Path) -> None:
+    from headforge.track.detect_face_alignment import face_alignment_installed
+
+    (tmp_path / "s3fd-619a316812.pth").write_bytes(b"")
+    (tmp_path / "2DFAN4-cd938726ad.zip").write_bytes(b"")
+    st = detectors_available(TrackConfig(face_alignment_weights=str(tmp_path)))
+    assert st["face_alignment"].available == face_alignment_installed()
+    if not st["face_alignment"].available:
+        assert "pip install face-alignment" in st["face_alignment"].reason
 
 
 def test_detectors_are_registered_backends() -> None:
     from headforge import backends
 
     assert backends.available("mediapipe") and backends.available("dlib")
-    st = backends.status("face_alignment")
+    st = backends.status("face_alignment")  # default settings: no weights folder configured
     assert not st.available and "pip install face-alignment" in st.detail
+    assert "track.face_alignment_weights" in st.detail

@@ -13,12 +13,12 @@ from headforge.track import LandmarkError, make_detector
 from headforge.track.detect_face_alignment import (
     decode_heatmaps,
     decode_s3fd,
-    face_alignment_installed,
     fan_crop_transform,
     find_face_alignment_weights,
     heatmap_to_image,
     nms,
 )
+from headforge.track.detectors import probe_detector
 
 
 def test_no_weights_configured_names_files_and_install() -> None:
@@ -43,12 +43,19 @@ def test_missing_folder_and_missing_files(tmp_path: Path) -> None:
     assert "s3fd .pth" not in str(e.value).split(":")[0]
 
 
-@pytest.mark.skipif(face_alignment_installed(), reason="face-alignment is installed here")
-def test_weights_present_but_package_missing(tmp_path: Path) -> None:
+def test_weights_present_but_package_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    """Whether or not face-alignment is installed here: without it, the error names it."""
+    from headforge.track import detect_face_alignment
+
+    monkeypatch.setattr(detect_face_alignment, "face_alignment_installed", lambda: False)
     (tmp_path / "s3fd-619a316812.pth").write_bytes(b"")
     (tmp_path / "2DFAN4-cd938726ad.zip").write_bytes(b"")
     w = find_face_alignment_weights(str(tmp_path))
     assert w.fan.name.startswith("2DFAN4") and w.s3fd.name.startswith("s3fd")
+    st = probe_detector(detect_face_alignment.ENTRY,
+                        TrackConfig(face_alignment_weights=str(tmp_path)))
+    assert not st.available and "pip install face-alignment" in st.reason
     with pytest.raises(LandmarkError, match="pip install face-alignment"):
         make_detector(TrackConfig(detector="face_alignment", face_alignment_weights=str(tmp_path)))
 

@@ -117,7 +117,7 @@ def test_joint_stage_corrects_a_miscalibrated_camera(model) -> None:
     corrections + per-frame expression) brings the landmark error back down."""
     import dataclasses
 
-    from headforge.track.geometry import axis_angle_to_matrix
+    from headforge.cameras import axis_angle_to_matrix
 
     truth = sample_params(2, seed=7, n_shape=model.n_shape, n_expr=model.n_expr)
     case = synthetic_case(model, truth, rig(3), noise_px=0.2)

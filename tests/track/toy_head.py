@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from headforge.track.geometry import axis_angle_to_matrix
+from headforge.cameras import axis_angle_to_matrix
 
 
 @dataclasses.dataclass

@@ -28,13 +28,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from headforge.config import IngestConfig
+from headforge.ingest.capture import read_capture
 from headforge.ingest.errors import CaptureError
 from headforge.ingest.faces import FaceBox, FaceDetector
 from headforge.ingest.layout import check_name
 from headforge.ingest.limits import InputLimits
 from headforge.ingest.manifest import manifest_path, update_manifest
 from headforge.ingest.normalise import json_bytes, write_views
-from headforge.ingest.readers import Capture, read_capture
+from headforge.ingest.readers import Capture
 from headforge.io_utils import atomic_path, sha256_bytes
 from headforge.paths import data_dir, project_root
 

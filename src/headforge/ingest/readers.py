@@ -25,11 +25,9 @@ from headforge.ingest.layout import (
     CaptureSpec,
     check_name,
     media_files,
-    read_spec,
 )
 from headforge.ingest.limits import DEFAULT_LIMITS, InputLimits
 from headforge.ingest.media import Decoded, image_size, read_image, sample_video
-from headforge.ingest.validate import check_duplicates, check_sizes
 from headforge.io_utils import sha256_bytes, sha256_file
 
 T = TypeVar("T")
@@ -215,25 +213,3 @@ def read_videos(spec: CaptureSpec, fps: float, max_frames: int) -> list[RawView]
             root, p, seq, "video", fps, max_frames, mask_dir, limits=spec.limits
         )
     return views
-
-
-def read_capture(
-    root: Path, subject: str, fps: float, max_frames: int, limits: InputLimits = DEFAULT_LIMITS
-) -> Capture:
-    """Read and validate the capture in ``root`` (any supported format) within ``limits``."""
-    from headforge.ingest.readers_calibrated import read_nersemble, read_transforms
-
-    spec = read_spec(root, limits)
-    if spec.format == "photos":
-        views = read_photos(spec, max_frames)
-    elif spec.format == "video":
-        views = read_videos(spec, fps, max_frames)
-    elif spec.format == "nersemble":
-        views = read_nersemble(spec, fps, max_frames)
-    else:
-        views = read_transforms(spec, max_frames)
-    check_sizes(
-        (f"{v.sequence}/{v.camera}", v.path or root / v.source, v.size) for v in views
-    )
-    check_duplicates((str(root / v.source), v.content_sha256) for v in views)
-    return Capture(subject=subject, spec=spec, views=views)

@@ -26,9 +26,10 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from headforge.cameras import orbit_w2c
 from headforge.invert.baseline import BaselineResult, FreeGaussians
 from headforge.invert.core import Avatar, InversionInputs, InversionResult, probe_expressions
-from headforge.invert.views import camera_centres, orbit_w2c
+from headforge.invert.views import camera_centres
 from headforge.io_utils import atomic_path, sha256_file
 from headforge.prior.data import PARAM_KEYS, load_params
 from headforge.prior.gaussians import GaussianBatch

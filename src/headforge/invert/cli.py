@@ -43,10 +43,11 @@ def drive_cmd(
     """Render the avatar driven by another tracked sequence (cross-reenactment)."""
     import torch
 
+    from headforge.cameras import orbit_w2c
     from headforge.context import Context
     from headforge.invert.bundle import drive, load_bundle, load_sequence, save_gif
     from headforge.invert.stage import load_prior
-    from headforge.invert.views import camera_centres, orbit_w2c
+    from headforge.invert.views import camera_centres
 
     card = json.loads((avatar / "card.json").read_text()) if (avatar / "card.json").is_file() \
         else None

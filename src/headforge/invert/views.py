@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from headforge.cameras import look_at_w2c
-
-
-def axis_angle_to_matrix(v: Tensor) -> Tensor:
-    """Rodrigues: axis-angle vectors [..., 3] -> rotation matrices [..., 3, 3] (safe at 0)."""
-    theta2 = (v * v).sum(-1, keepdim=True)
-    theta = torch.sqrt(theta2 + 1e-16)
-    small = theta2 < 1e-8
-    a = torch.where(small, 1.0 - theta2 / 6.0, torch.sin(theta) / theta)
-    b = torch.where(small, 0.5 - theta2 / 24.0, (1.0 - torch.cos(theta)) / theta2.clamp_min(1e-16))
-    x, y, z = v.unbind(-1)
-    zero = torch.zeros_like(x)
-    Kx = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).view(*v.shape[:-1], 3, 3)
-    eye = torch.eye(3, dtype=v.dtype, device=v.device).expand_as(Kx)
-    return eye + a.unsqueeze(-1) * Kx + b.unsqueeze(-1) * (Kx @ Kx)
+from headforge.cameras import axis_angle_to_matrix, orbit_w2c
 
 
 def corrected_w2c(w2c: Tensor, delta: Tensor) -> Tensor:
@@ -41,22 +26,6 @@ def camera_centres(w2c: Tensor) -> Tensor:
     """World positions of cameras [S, 4, 4] -> [S, 3]."""
     R = w2c[:, :3, :3]
     return -(R.transpose(-1, -2) @ w2c[:, :3, 3:]).squeeze(-1)
-
-
-def orbit_w2c(centre: np.ndarray, radius: float, n: int, elevation_deg: float = 0.0,
-              start_deg: float = 0.0) -> np.ndarray:
-    """n cameras on a horizontal circle around ``centre`` looking at it: [n, 4, 4].
-
-    Azimuth 0 is in front of the face (+z); angles grow toward +x.
-    """
-    out = []
-    el = math.radians(elevation_deg)
-    for i in range(n):
-        az = math.radians(start_deg) + 2 * math.pi * i / n
-        eye = centre + radius * np.array(
-            [math.sin(az) * math.cos(el), math.sin(el), math.cos(az) * math.cos(el)])
-        out.append(look_at_w2c(eye, centre))
-    return np.stack(out)
 
 
 def reference_w2c(centre: np.ndarray, radius: float, n: int) -> np.ndarray:

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-# Below this squared angle the Rodrigues coefficients use their Taylor series (exact gradients
-# through zero rotation, no division by a vanishing angle).
-_SMALL_ANGLE_SQ = 1e-6
+from headforge.cameras import axis_angle_to_matrix
 
 
 @dataclass(frozen=True)
@@ -48,33 +46,6 @@ def blend_shapes(coeffs: Tensor, dirs: Tensor) -> Tensor:
 def vertices2joints(j_regressor: Tensor, vertices: Tensor) -> Tensor:
     """Joint locations regressed from vertices: [J, V] x [B, V, 3] -> [B, J, 3]."""
     return torch.matmul(j_regressor, vertices)
-
-
-def skew(v: Tensor) -> Tensor:
-    """Cross-product matrices: [N, 3] -> [N, 3, 3] with ``skew(a) @ b == a x b``."""
-    x, y, z = v.unbind(-1)
-    o = torch.zeros_like(x)
-    return torch.stack([o, -z, y, z, o, -x, -y, x, o], dim=-1).reshape(*v.shape[:-1], 3, 3)
-
-
-def rodrigues(rot_vecs: Tensor) -> Tensor:
-    """Axis-angle vectors to rotation matrices: [N, 3] -> [N, 3, 3].
-
-    ``R = I + a K + b K^2`` with ``K = skew(r)``, ``a = sin t / t``, ``b = (1 - cos t) / t^2``,
-    ``t = |r|``; a and b switch to their Taylor series near zero so that the value and the
-    gradient are exact at the identity.
-    """
-    theta_sq = (rot_vecs * rot_vecs).sum(-1)  # [N]
-    small = theta_sq < _SMALL_ANGLE_SQ
-    safe_sq = torch.where(small, torch.ones_like(theta_sq), theta_sq)
-    theta = safe_sq.sqrt()
-    a = torch.where(small, 1.0 - theta_sq / 6.0 + theta_sq**2 / 120.0, torch.sin(theta) / theta)
-    b = torch.where(
-        small, 0.5 - theta_sq / 24.0 + theta_sq**2 / 720.0, (1.0 - torch.cos(theta)) / safe_sq
-    )
-    k = skew(rot_vecs)
-    eye = torch.eye(3, dtype=rot_vecs.dtype, device=rot_vecs.device).expand_as(k)
-    return eye + a[:, None, None] * k + b[:, None, None] * (k @ k)
 
 
 def rigid_transform(rot_mats: Tensor, joints: Tensor, parents: Tensor) -> tuple[Tensor, Tensor]:
@@ -127,7 +98,7 @@ def lbs(
         raise ValueError(f"pose must be [B={b}, J={n_j}, 3], got {list(pose.shape)}")
     shaped = v_template[None] + blend_shapes(coeffs, shapedirs)  # [B, V, 3]
     joints = vertices2joints(j_regressor, shaped)  # [B, J, 3]
-    rot_mats = rodrigues(pose.reshape(-1, 3)).reshape(b, n_j, 3, 3)
+    rot_mats = axis_angle_to_matrix(pose.reshape(-1, 3)).reshape(b, n_j, 3, 3)
     corrected = shaped + blend_shapes(pose_features(rot_mats), posedirs)
     posed_joints, transforms = rigid_transform(rot_mats, joints, parents)
     # Blend the joints' transforms per vertex: [V, J] @ [B, J, 16] -> [B, V, 4, 4].

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from headforge.cameras import focal_from_fov, look_at_w2c
+from headforge.cameras import focal_from_fov, orbit_w2c
 
 
 @dataclasses.dataclass
@@ -54,15 +54,8 @@ def orbit_cameras(
     """
     f = focal_from_fov(fov_deg, width)
     K = torch.tensor([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1]], dtype=dtype)
-    views = []
-    el = math.radians(elevation_deg)
-    for i in range(n):
-        az = math.radians(azimuth_span_deg) * i / max(n, 1)
-        eye = np.array(target) + radius * np.array(
-            [math.sin(az) * math.cos(el), math.sin(el), math.cos(az) * math.cos(el)]
-        )
-        views.append(torch.tensor(look_at_w2c(eye, np.array(target)), dtype=dtype))
-    return torch.stack(views), K.expand(n, 3, 3).clone()
+    w2c = orbit_w2c(np.array(target), radius, n, elevation_deg, span_deg=azimuth_span_deg)
+    return torch.tensor(w2c, dtype=dtype), K.expand(n, 3, 3).clone()
 
 
 def random_scene(

@@ -8,6 +8,9 @@ from typing import Annotated
 
 import typer
 
+from headforge.extensions import command_reading
+from headforge.track.detectors import DETECTORS
+
 app = typer.Typer(
     help="Facial landmarks and FLAME-format tracking of captured subjects.", no_args_is_help=True
 )
@@ -15,19 +18,23 @@ app = typer.Typer(
 
 @app.command("detectors")
 def detectors() -> None:
-    """Which landmark detectors can run here (and what to install for the others)."""
+    """The registered landmark detectors: which can run here, what the others need."""
     from headforge.config import TrackConfig, load_section
-    from headforge.track import detectors_available
+    from headforge.track.detectors import DETECTORS, probe_detector
 
     cfg = load_section(TrackConfig, "track")
-    for name, st in detectors_available(cfg.face_alignment_weights).items():
-        typer.echo(f"{name:15s} {'ok' if st.available else 'unavailable: ' + st.reason}")
+    for entry in DETECTORS.entries():
+        st = probe_detector(entry, cfg)
+        typer.echo(f"{entry.name:15s} {'ok' if st.available else 'unavailable: ' + st.reason}")
+        typer.echo(f"{'':15s} {entry.layout}: {entry.summary}")
 
 
-@app.command("landmarks")
+@app.command("landmarks", cls=command_reading(detector=DETECTORS))
 def landmarks(
     image: Annotated[Path, typer.Argument(help="An RGB image file.")],
-    detector: Annotated[str | None, typer.Option(help="mediapipe | dlib | face_alignment")] = None,
+    detector: Annotated[
+        str | None, typer.Option(help="A registered landmark detector (default: track.detector).")
+    ] = None,
 ) -> None:
     """Detect landmarks in one image and print a JSON summary (no cache)."""
     from headforge.config import TrackConfig, load_section

@@ -11,13 +11,17 @@ from __future__ import annotations
 import functools
 import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from headforge.io_utils import sha256_file
 from headforge.track.base import LandmarkDetector
+from headforge.track.detectors import DetectorEntry, DetectorStatus
 from headforge.track.result import LandmarkError, LandmarkResult, as_rgb_uint8
+
+if TYPE_CHECKING:
+    from headforge.config import TrackConfig
 
 _CODE_VERSION = "1"
 _PREDICTOR = "shape_predictor_68_face_landmarks.dat"
@@ -104,3 +108,20 @@ class DlibDetector(LandmarkDetector):
             box=box,
             score=score,
         )
+
+
+def _make(config: TrackConfig) -> DlibDetector:
+    return DlibDetector(upsample=config.dlib_upsample)
+
+
+def _probe(config: TrackConfig) -> DetectorStatus:
+    if importlib.util.find_spec("dlib") is None:
+        return DetectorStatus(False, "pip install dlib-bin")
+    dlib_predictor_path()  # raises LandmarkError naming the fix
+    return DetectorStatus(True, "")
+
+
+ENTRY = DetectorEntry(
+    "dlib", "ibug68", _make, _probe, dist="dlib-bin",
+    summary="dlib HOG + 68-point predictor (iBUG 300-W: non-commercial research only)",
+)

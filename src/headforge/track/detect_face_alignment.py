@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -26,7 +26,11 @@ import torch.nn.functional as F
 
 from headforge.io_utils import sha256_file
 from headforge.track.base import LandmarkDetector
+from headforge.track.detectors import DetectorEntry, DetectorStatus
 from headforge.track.result import LandmarkError, LandmarkResult, as_rgb_uint8
+
+if TYPE_CHECKING:
+    from headforge.config import TrackConfig
 
 _CODE_VERSION = "1"
 FAN_PATTERNS = ("2DFAN4*.zip", "2DFAN4*.pth.tar", "2DFAN4*.pth")
@@ -268,3 +272,20 @@ class FaceAlignmentDetector(LandmarkDetector):
             box=box,
             score=float(b[4]),
         )
+
+
+def _make(config: TrackConfig) -> FaceAlignmentDetector:
+    return FaceAlignmentDetector(config.face_alignment_weights)
+
+
+def _probe(config: TrackConfig) -> DetectorStatus:
+    find_face_alignment_weights(config.face_alignment_weights)  # LandmarkError naming the fix
+    if not face_alignment_installed():
+        raise LandmarkError("pip install face-alignment")
+    return DetectorStatus(True, "")
+
+
+ENTRY = DetectorEntry(
+    "face_alignment", "ibug68", _make, _probe, dist="face-alignment",
+    summary="face-alignment's 2DFAN4, 68 points, from local weights (300-W: non-commercial)",
+)

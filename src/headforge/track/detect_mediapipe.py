@@ -12,13 +12,18 @@ mesh's own internal detector passed) and ``score`` is NaN.
 
 from __future__ import annotations
 
-from typing import Any
+import importlib.util
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from headforge.quiet import import_mediapipe, native_quiet, warm_up
 from headforge.track.base import LandmarkDetector
+from headforge.track.detectors import DetectorEntry, DetectorStatus
 from headforge.track.result import LandmarkError, LandmarkResult, as_rgb_uint8, box_from_points
+
+if TYPE_CHECKING:
+    from headforge.config import TrackConfig
 
 _CODE_VERSION = "1"
 
@@ -113,3 +118,19 @@ class MediaPipeDetector(LandmarkDetector):
         self._mesh.close()
         for d in self._detectors:
             d.close()
+
+
+def _make(config: TrackConfig) -> MediaPipeDetector:
+    return MediaPipeDetector(min_detection_confidence=config.min_detection_confidence)
+
+
+def _probe(config: TrackConfig) -> DetectorStatus:
+    if importlib.util.find_spec("mediapipe") is None:
+        return DetectorStatus(False, "pip install mediapipe==0.10.21")
+    return DetectorStatus(True, "")
+
+
+ENTRY = DetectorEntry(
+    "mediapipe", "mediapipe478", _make, _probe, dist="mediapipe",
+    summary="MediaPipe face mesh + irises, 478 points (Apache-2.0, model inside the wheel)",
+)

@@ -14,7 +14,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from headforge.morphable.lbs import blend_shapes, pose_features, rigid_transform, rodrigues
+from headforge.cameras import axis_angle_to_matrix
+from headforge.morphable.lbs import blend_shapes, pose_features, rigid_transform
 
 _DIMS = {"rotation": 3, "neck_pose": 3, "jaw_pose": 3, "eyes_pose": 6, "translation": 3}
 
@@ -62,7 +63,7 @@ class LandmarkModel:
         pose = pose.to(self.v_template.dtype)
         shaped = self.v_template[None] + blend_shapes(coeffs, self.shapedirs)  # [B, U, 3]
         joints = self.j_template[None] + blend_shapes(coeffs, self.j_dirs)  # [B, J, 3]
-        rot = rodrigues(pose.reshape(-1, 3)).reshape(b, -1, 3, 3)
+        rot = axis_angle_to_matrix(pose.reshape(-1, 3)).reshape(b, -1, 3, 3)
         corrected = shaped + torch.einsum("bp,vcp->bvc", pose_features(rot), self.posedirs)
         _, transforms = rigid_transform(rot, joints, self.parents)
         per_vertex = torch.einsum("vj,bjxy->bvxy", self.lbs_weights, transforms)

@@ -10,10 +10,11 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from headforge.cameras import matrix_to_axis_angle
 from headforge.config import TrackConfig
 from headforge.optim import OptimResult, Phase, run_phases
 from headforge.track import energies as E
-from headforge.track.geometry import matrix_to_axis_angle_np, perturb_w2c
+from headforge.track.geometry import perturb_w2c
 from headforge.track.mapping import to_ibug68
 from headforge.track.problem import HeadModel, Observations, TrackParams, TrackProblem
 from headforge.track.result import LandmarkResult
@@ -152,7 +153,7 @@ def initialise_rigid(problem: TrackProblem) -> None:
             R_c, t_c = w2c[:3, :3], w2c[:3, 3]
             R_h = R_c.T @ R_pnp
             t_h = R_c.T @ (tvec[:, 0] - t_c)
-            p.rotation[f] = torch.as_tensor(matrix_to_axis_angle_np(R_h), dtype=torch.float32)
+            p.rotation[f] = torch.as_tensor(matrix_to_axis_angle(R_h), dtype=torch.float32)
             target = template @ R_h.T + t_h
             rotated = problem.landmarks(torch.tensor([f]))[0].double().numpy()
             p.translation[f] = torch.as_tensor(

@@ -1,31 +1,12 @@
-"""Small differentiable geometry for fitting: rotations and pinhole projection with per-view
-cameras (OpenCV convention, see :mod:`headforge.cameras`)."""
+"""Small differentiable geometry for fitting: pinhole projection and camera refinement with
+per-view cameras (OpenCV convention and rotations: :mod:`headforge.cameras`)."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
-
-def skew(v: Tensor) -> Tensor:
-    """[..., 3] -> [..., 3, 3] cross-product matrices."""
-    x, y, z = v.unbind(-1)
-    o = torch.zeros_like(x)
-    return torch.stack([o, -z, y, z, o, -x, -y, x, o], -1).reshape(*v.shape[:-1], 3, 3)
-
-
-def axis_angle_to_matrix(v: Tensor) -> Tensor:
-    """Axis-angle [..., 3] -> rotation [..., 3, 3] (matrix exponential: exact gradient at 0)."""
-    return torch.linalg.matrix_exp(skew(v))
-
-
-def matrix_to_axis_angle_np(R: np.ndarray) -> np.ndarray:
-    """Rotation [3, 3] -> axis-angle [3] (numpy, for initialisation)."""
-    import cv2
-
-    vec, _ = cv2.Rodrigues(np.asarray(R, dtype=np.float64))
-    return vec.reshape(3)
+from headforge.cameras import axis_angle_to_matrix
 
 
 def project_views(

@@ -1,6 +1,6 @@
-"""Landmark detection front door: pick a detector from the config, detect through a cache.
+"""Landmark detection front door: detect through a cache (detectors: ``track.detectors``).
 
->>> det = make_detector(Context.load(root).params.track)
+>>> det = make_detector(Context.load(root).params.track)   # headforge.track.detectors
 >>> res = detect_landmarks(det, image, cache=LandmarkCache("results/track/.landmark_cache"))
 >>> res68 = to_ibug68(res)   # MediaPipe's 478 points -> the 68-point layout
 
@@ -15,30 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from headforge.config import TrackConfig
 from headforge.track.base import LandmarkDetector
 from headforge.track.cache import LandmarkCache
-from headforge.track.result import LandmarkError, LandmarkResult, as_rgb_uint8
-
-DETECTORS = ("mediapipe", "dlib", "face_alignment")
-
-
-def make_detector(config: TrackConfig) -> LandmarkDetector:
-    """The detector named by ``config.detector``; :class:`LandmarkError` names what is missing."""
-    name = config.detector
-    if name == "mediapipe":
-        from headforge.track.detect_mediapipe import MediaPipeDetector
-
-        return MediaPipeDetector(min_detection_confidence=config.min_detection_confidence)
-    if name == "dlib":
-        from headforge.track.detect_dlib import DlibDetector
-
-        return DlibDetector(upsample=config.dlib_upsample)
-    if name == "face_alignment":
-        from headforge.track.detect_face_alignment import FaceAlignmentDetector
-
-        return FaceAlignmentDetector(config.face_alignment_weights)
-    raise LandmarkError(f"track.detector: {name!r} is not one of {DETECTORS}")
+from headforge.track.result import LandmarkResult, as_rgb_uint8
 
 
 def detect_landmarks(

@@ -178,7 +178,7 @@ def run_subject(
     ``cfg.require_consent``); every file written is recorded as holding ``subject``'s data.
     """
     from headforge.morphable import load_head_model
-    from headforge.track.landmarks import make_detector
+    from headforge.track.detectors import make_detector
 
     if cfg.require_consent:
         if registry is None:
