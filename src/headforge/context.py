@@ -20,6 +20,7 @@ import torch
 
 from headforge.config import (
     AdaptPriorConfig,
+    BenchmarkConfig,
     EvaluateConfig,
     HeadModelConfig,
     IngestConfig,
@@ -46,6 +47,7 @@ SECTIONS: dict[str, type] = {
     "adapt_prior": AdaptPriorConfig,
     "invert": InvertConfig,
     "evaluate": EvaluateConfig,
+    "benchmark": BenchmarkConfig,
     "retention": RetentionConfig,
     "regenerate": RegenerateConfig,
 }
@@ -69,6 +71,7 @@ class Params:
     adapt_prior: AdaptPriorConfig
     invert: InvertConfig
     evaluate: EvaluateConfig
+    benchmark: BenchmarkConfig
     retention: RetentionConfig
     regenerate: RegenerateConfig
 
