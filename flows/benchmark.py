@@ -1,4 +1,5 @@
-"""DVC stage ``benchmark``: the methods compared on ``benchmark.suite`` (docs/benchmark.md)."""
+"""DVC stage ``benchmark``: :func:`headforge.evaluate.benchmark.run` on ``benchmark.suite``
+(docs/benchmark.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from headforge.paths import project_root
+from headforge.context import Context
 from headforge.timing import stage_timer
 from tasks.benchmark import run_benchmark
 
@@ -14,9 +15,9 @@ from tasks.benchmark import run_benchmark
 @flow(name="benchmark")
 def benchmark(root: Path | None = None) -> Path:
     """Write ``results/benchmark/`` and ``results/metrics/benchmark.json``."""
-    base = root or project_root()
-    with stage_timer("benchmark", base):
-        return run_benchmark(base)
+    ctx = Context.load(root)
+    with stage_timer("benchmark", ctx.root):
+        return run_benchmark(ctx)
 
 
 if __name__ == "__main__":

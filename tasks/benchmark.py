@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 
 from headforge.context import Context
 from headforge.evaluate.benchmark import run
 
 
-@task(name="run-benchmark")
-def run_benchmark(root: Path) -> Path:
+@task(name="run-benchmark", cache_policy=NO_CACHE)
+def run_benchmark(ctx: Context) -> Path:
     """Run the suite ``benchmark.suite`` names; returns the DVC metrics file."""
-    return run(Context.load(root)).metrics_path
+    ctx.activate()
+    return run(ctx).metrics_path

@@ -33,9 +33,8 @@ from headforge.evaluate.run import save_grid
 from headforge.evaluate.suite import Suite
 from headforge.invert.bundle import to_uint8
 from headforge.io_utils import write_text_atomic
+from headforge.metrics import NAMES as METRICS
 
-METRICS = ("psnr", "ssim", "l1", "lpips", "csim", "akd", "aed", "apd")
-"""Every per-frame metric, in table order."""
 LOWER_IS_BETTER = frozenset({"l1", "lpips", "akd", "aed", "apd"})
 
 

@@ -18,5 +18,8 @@ from headforge.metrics.image import ImageScores, mean_scores, score_images
 from headforge.metrics.lpips import lpips_weights_available
 from headforge.metrics.ssim import ssim_map
 
-__all__ = ["ImageScores", "foreground", "lpips_weights_available", "mean_scores",
+NAMES = ("psnr", "ssim", "l1", "lpips", "csim", "akd", "aed", "apd")
+"""Every per-frame metric the benchmark reports, in table order."""
+
+__all__ = ["NAMES", "ImageScores", "foreground", "lpips_weights_available", "mean_scores",
            "score_images", "ssim_map"]

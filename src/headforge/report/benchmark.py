@@ -23,7 +23,7 @@ def _cell(v: Any) -> str:
 
 def table_html(metrics: dict[str, Any]) -> str:
     """Methods x protocols x metrics, plus each method's fits, steps and time."""
-    from headforge.evaluate.bench_results import METRICS
+    from headforge.metrics import NAMES as METRICS
 
     head = "".join(f"<th>{m}</th>" for m in METRICS)
     rows = [f"<table><tr><th>method</th><th>protocol</th>{head}<th>fits</th><th>steps</th>"
