@@ -13,7 +13,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-REALDATA = ROOT.parent / "shared" / "realdata"
+REALDATA = Path(os.environ.get("HEADFORGE_REALDATA") or ROOT.parent / "shared" / "realdata")
+"""``../shared/realdata`` beside the checkout; ``$HEADFORGE_REALDATA`` points elsewhere."""
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,7 @@ _SUBAPPS: list[tuple[str, str, str]] = [
     ("headforge.track.cli", "app", "track"),
     ("headforge.prior.cli", "app", "prior"),
     ("headforge.invert.cli", "app", "invert"),
+    ("headforge.evaluate.cli", "app", ""),  # top-level `benchmark`
     ("headforge.privacy.forget_cli", "app", ""),  # top-level `forget` and `retention` commands
 ]
 

@@ -370,6 +370,36 @@ class EvaluateConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class BenchmarkConfig:
+    """The benchmark: methods compared on a suite of real captures (``benchmark`` stage).
+
+    The protocol (which frames go in, which are scored) is in the suite file and
+    docs/benchmark.md; this section picks the suite, the methods and their budgets."""
+
+    suite: str = "default"
+    """Suite name: ``suites/<suite>.yaml`` under the project root."""
+    methods: list[str] = dataclasses.field(default_factory=lambda: ["prior", "baseline"])
+    """Methods compared, names from ``headforge.evaluate.methods.METHODS``."""
+    prior_checkpoint: str = "results/train_prior/base/prior.pt"
+    """Trained prior the methods start from (relative to the project root)."""
+    realdata: str = ""
+    """Folder of the real clips; empty: the suite's ``realdata`` (``../shared/realdata``,
+    relative to the project root's parent folder's ``shared/``)."""
+    resolution: int = 128
+    """Pixels across at which avatars are fitted, rendered and scored."""
+    budgets: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    """method -> its budget (``prior``: ``steps_latent``, ``steps_decoder``; ``baseline``:
+    ``steps``); missing keys come from the ``invert`` section."""
+    lpips_weights: str = ""
+    """TorchScript LPIPS file (relative to the root); empty: LPIPS is not scored."""
+    track_steps_dense: int = 0
+    """Dense steps of the tracker run on renders and ground truth for AED/APD (0: landmark
+    fitting only, the same for both)."""
+    threads: int = 2
+    """torch CPU threads."""
+
+
+@dataclasses.dataclass(frozen=True)
 class RetentionConfig:
     """Scheduled sweeps of expired consents."""
 
@@ -435,6 +465,7 @@ __all__ = [
     "AdaptPriorConfig",
     "InvertConfig",
     "EvaluateConfig",
+    "BenchmarkConfig",
     "RetentionConfig",
     "RegenerateConfig",
 ]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from headforge.config import (
     AdaptPriorConfig,
+    BenchmarkConfig,
     EvaluateConfig,
     HeadModelConfig,
     IngestConfig,
@@ -48,6 +49,7 @@ SECTIONS: dict[str, type] = {
     "adapt_prior": AdaptPriorConfig,
     "invert": InvertConfig,
     "evaluate": EvaluateConfig,
+    "benchmark": BenchmarkConfig,
     "retention": RetentionConfig,
     "regenerate": RegenerateConfig,
 }
@@ -71,6 +73,7 @@ class Params:
     adapt_prior: AdaptPriorConfig
     invert: InvertConfig
     evaluate: EvaluateConfig
+    benchmark: BenchmarkConfig
     retention: RetentionConfig
     regenerate: RegenerateConfig
 

@@ -15,10 +15,10 @@ import pytest
 import torch
 from PIL import Image
 
-from headforge.evaluate.metrics import foreground, score_images
 from headforge.evaluate.run import evaluate_bundle, real_splits, render_views
 from headforge.invert.bundle import load_bundle
 from headforge.invert.stage import invert_subject, load_prior, on_black, real_subject_inputs
+from headforge.metrics import foreground, score_images
 from headforge.prior.data import load_views
 from headforge.prior.stage import load_head
 from headforge.prior.train import train

@@ -54,6 +54,8 @@ STAGE_PARAMS: dict[str, tuple[list[str], list[str]]] = {
                                           "render.backend"]),
     "evaluate": (["evaluate", "head_model"], ["train_prior.device", "render.backend"]),
     "report": ([], []),
+    "benchmark": (["benchmark", "invert", "track", "ingest", "head_model"],
+                  ["train_prior.device", "render.backend"]),
 }
 
 

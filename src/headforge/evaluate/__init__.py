@@ -1,5 +1,7 @@
-"""Foreground image metrics and the evaluation of avatar bundles (the ``evaluate`` stage).
+"""Evaluation of avatar bundles (the ``evaluate`` stage) and the benchmark (``benchmark``).
 
-    from headforge.evaluate.metrics import score_images, ssim_map, foreground
-    from headforge.evaluate.run import evaluate_bundle, summarise
+    from headforge.evaluate.run import evaluate_bundle, summarise     # held-out splits
+    from headforge.evaluate.benchmark import run                      # suites of real captures
+
+The metrics themselves live in :mod:`headforge.metrics` (below ``prior`` and ``evaluate``).
 """

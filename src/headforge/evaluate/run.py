@@ -17,8 +17,8 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from headforge.evaluate.metrics import ImageScores, foreground, mean_scores, score_images
 from headforge.invert.bundle import Drivable, LoadedBundle, to_uint8
+from headforge.metrics import ImageScores, foreground, mean_scores, score_images
 from headforge.prior.data import ViewSet, load_views, on_black
 
 METHODS = ("prior", "baseline")

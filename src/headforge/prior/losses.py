@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from headforge.evaluate.metrics import lpips_weights_available, ssim_map
+from headforge.metrics.lpips import lpips_weights_available
+from headforge.metrics.ssim import ssim_map
 from headforge.prior.gaussians import GaussianBatch
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from headforge.io_utils import atomic_path
+from headforge.report.benchmark import write_page
 from headforge.timing import read_timings
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
@@ -197,6 +198,13 @@ def build_report(root: Path, out_dir: Path | None = None, title: str = "headforg
                              + "".join(_img(copy(p), p.name) for p in imgs) + "</div>")
         else:
             parts.append("<p class='missing'>No avatars yet: run invert.</p>")
+
+        parts.append("<h2>Benchmark</h2>")
+        if write_page(root / "results" / "benchmark", tmp / "benchmark.html", copy):
+            parts.append("<p><a href='benchmark.html'>Benchmark page</a>: methods compared on "
+                         "real captures (table, per-frame plots, image grids).</p>")
+        else:
+            parts.append("<p class='missing'>No benchmark yet: run headforge benchmark.</p>")
 
         if data.extra_images:
             parts.append("<h2>Data</h2>")

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from headforge.evaluate.metrics import (
+from headforge.metrics import (
     foreground,
     lpips_weights_available,
     mean_scores,
@@ -46,3 +46,24 @@ def test_ssim_map_shape_and_lpips_absent_by_default() -> None:
     assert ssim_map(a, a).shape == (2, 20, 24, 1)
     assert not lpips_weights_available("")
     assert not lpips_weights_available("no/such/lpips.pt")
+
+
+def test_each_photometric_metric_moves_the_right_way_under_blur_and_noise() -> None:
+    from skimage import data
+
+    from headforge.metrics.l1 import l1
+    from headforge.metrics.psnr import psnr
+    from headforge.metrics.ssim import masked_ssim
+
+    gt = torch.from_numpy(data.astronaut()[:128, 160:288].copy()).float() / 255.0
+    fg = torch.ones(128, 128, 1)
+    assert psnr(gt, gt, fg) == 100.0 and l1(gt, gt, fg) == 0.0
+    assert abs(masked_ssim(ssim_map(gt[None], gt[None])[0], fg) - 1.0) < 1e-6
+    g = torch.Generator().manual_seed(0)
+    last = (100.0, 1.0, 0.0)
+    for sigma in (0.02, 0.05, 0.15):
+        pred = (gt + sigma * torch.randn(gt.shape, generator=g)).clamp(0, 1)
+        now = (psnr(pred, gt, fg), masked_ssim(ssim_map(pred[None], gt[None])[0], fg),
+               l1(pred, gt, fg))
+        assert now[0] < last[0] and now[1] < last[1] and now[2] > last[2]
+        last = now
