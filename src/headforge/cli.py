@@ -30,6 +30,7 @@ _SUBAPPS: list[tuple[str, str, str]] = [
     ("headforge.track.cli", "app", "track"),
     ("headforge.prior.cli", "app", "prior"),
     ("headforge.invert.cli", "app", "invert"),
+    ("headforge.export.cli", "app", ""),  # top-level `export`
     ("headforge.privacy.forget_cli", "app", ""),  # top-level `forget` and `retention` commands
 ]
 
