@@ -37,9 +37,9 @@ def write_frame_ply(job: ExportJob, params: dict[str, torch.Tensor], path: Path)
     with torch.no_grad():
         g = baked_gaussians(job.baked, params)
     c = g.colors[0]
-    kw = {"sh": c} if c.dim() == 3 else {"rgb": c}
+    sh, rgb = (c, None) if c.dim() == 3 else (None, c)
     return write_ply(path, GaussianParams.from_activated(g.means[0], g.quats[0], g.scales[0],
-                                                         g.opacities[0], **kw))
+                                                         g.opacities[0], rgb=rgb, sh=sh))
 
 
 def _ply(job: ExportJob, out: Path) -> list[Path]:
