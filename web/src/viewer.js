@@ -98,8 +98,13 @@ async function main() {
   const centre = new THREE.Vector3();
   for (let k = 0; k < N; k++) centre.add(new THREE.Vector3(avatar.means[3 * k], avatar.means[3 * k + 1], avatar.means[3 * k + 2]));
   centre.multiplyScalar(1 / N);
+  // orbit about the point of the optical axis nearest the head, so that the first view is
+  // exactly the exported camera (OrbitControls re-aims the camera at its target)
+  const forward = new THREE.Vector3(0, 0, -1).applyQuaternion(camera.quaternion);
+  const depth = centre.clone().sub(camera.position).dot(forward);
+  camera.up.set(0, 1, 0).applyQuaternion(camera.quaternion);
   const controls = new OrbitControls(camera, canvas);
-  controls.target.copy(centre);
+  controls.target.copy(camera.position).addScaledVector(forward, depth);
   controls.update();
 
   state.playing = q.get("paused") !== "1";
