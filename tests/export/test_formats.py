@@ -128,6 +128,16 @@ def test_export_command_writes_and_reports(bundle: Path, prior_ckpt: Path, tmp_p
                                  "--prior", str(prior_ckpt)])
     assert r.exit_code == 0, r.output
     assert (out / "avatar.ply").is_file() and "dB PSNR" in r.output
+    # any expression: a frame of a tracked sequence, the open jaw here
+    seq = jaw_sequence(tmp_path / "driver", n=3)
+    r = CliRunner().invoke(app, ["export", str(bundle), "--format", "ply", "--out",
+                                 str(tmp_path / "open"), "--params", str(seq), "--frame", "2",
+                                 "--prior", str(prior_ckpt)])
+    assert r.exit_code == 0, r.output
+    from headforge.splat.ply import read_ply
+
+    closed, opened = read_ply(out / "avatar.ply"), read_ply(tmp_path / "open" / "avatar.ply")
+    assert float((closed.means - opened.means).norm(dim=-1).max()) > 5e-3
     bad = CliRunner().invoke(app, ["export", str(bundle), "--format", "obj", "--out", str(out)])
     assert bad.exit_code != 0 and "formats are" in bad.output
     none = CliRunner().invoke(app, ["export", str(tmp_path), "--format", "ply", "--out", str(out)])

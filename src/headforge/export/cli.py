@@ -36,7 +36,8 @@ def load_prior_for(bundle: Path, prior: Path | None = None) -> Any:
 
 
 def export_bundle(bundle: Path, fmt: str, out: Path, params: Path | None = None,
-                  fps: float = 25.0, prior: Path | None = None) -> list[Path]:
+                  fps: float = 25.0, prior: Path | None = None, frame: int | None = None
+                  ) -> list[Path]:
     """Bake (or reuse the bake of) ``bundle`` and write format ``fmt`` into ``out``."""
     from headforge.export.job import prepare
 
@@ -44,6 +45,7 @@ def export_bundle(bundle: Path, fmt: str, out: Path, params: Path | None = None,
         raise typer.BadParameter(f"unknown format {fmt!r}; formats are {sorted(FORMATS)}",
                                  param_hint="--format")
     job = prepare(bundle, load_prior_for(bundle, prior), params, fps)
+    job.static_frame = frame
     return FORMATS[fmt].write(job, out)
 
 
@@ -56,9 +58,11 @@ def export_cmd(
                                 "animate; default a short demo loop."),
     fps: float = typer.Option(25.0, help="Frames per second of the animation."),
     prior: Path = typer.Option(None, help="Prior checkpoint (default: the card's)."),
+    frame: int = typer.Option(None, help="Animation frame that static formats show (default: "
+                              "the neutral face)."),
 ) -> None:
     """Bake an avatar's Gaussian blendshapes and export it (PLY, glTF package, web viewer)."""
-    paths = export_bundle(bundle, fmt, out, params, fps, prior)
+    paths = export_bundle(bundle, fmt, out, params, fps, prior, frame)
     size = sum(p.stat().st_size for p in paths)
     card = json.loads((bundle / "card.json").read_text())
     fid = card.get("bake", {}).get("fidelity", {})

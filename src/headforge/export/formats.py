@@ -10,13 +10,12 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # the registry is read by `headforge --help`: no torch at import time
+    import torch
 
-from headforge.export.bake import baked_gaussians
-from headforge.export.gltf import write_glb
-from headforge.export.job import ExportJob
-from headforge.export.package import write_animation, write_package
+    from headforge.export.job import ExportJob
 
 WEB_DIST = Path(__file__).parent / "web_dist"
 """The built viewer (``index.html``, ``viewer.js``), made from ``web/`` by ``make web``."""
@@ -31,6 +30,9 @@ class ExportFormat:
 
 def write_frame_ply(job: ExportJob, params: dict[str, torch.Tensor], path: Path) -> Path:
     """The baked avatar at ``params`` ([1, D]) as a standard 3DGS PLY."""
+    import torch
+
+    from headforge.export.bake import baked_gaussians
     from headforge.splat.gaussians import GaussianParams
     from headforge.splat.ply import write_ply
 
@@ -44,10 +46,12 @@ def write_frame_ply(job: ExportJob, params: dict[str, torch.Tensor], path: Path)
 
 def _ply(job: ExportJob, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    return [write_frame_ply(job, job.neutral(), out / "avatar.ply")]
+    return [write_frame_ply(job, job.static(), out / "avatar.ply")]
 
 
 def _plyseq(job: ExportJob, out: Path) -> list[Path]:
+    from headforge.export.package import write_animation
+
     folder = out / "frames"
     folder.mkdir(parents=True, exist_ok=True)
     paths = [write_frame_ply(job, job.frame(i), folder / f"frame_{i:06d}.ply")
@@ -56,6 +60,9 @@ def _plyseq(job: ExportJob, out: Path) -> list[Path]:
 
 
 def _gltf(job: ExportJob, out: Path) -> list[Path]:
+    from headforge.export.gltf import write_glb
+    from headforge.export.package import write_animation, write_package
+
     out.mkdir(parents=True, exist_ok=True)
     glb = write_glb(job.baked, out / "head.glb", (job.sequence, job.fps))
     return [glb, *write_package(job.baked, out, job.camera),
@@ -73,6 +80,8 @@ def viewer_files() -> list[Path]:
 
 
 def _web(job: ExportJob, out: Path) -> list[Path]:
+    from headforge.export.package import write_animation, write_package
+
     files = viewer_files()
     out.mkdir(parents=True, exist_ok=True)
     written = [*write_package(job.baked, out, job.camera),
@@ -84,7 +93,8 @@ def _web(job: ExportJob, out: Path) -> list[Path]:
 
 
 FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
-    ExportFormat("ply", "static 3DGS PLY of the baked avatar at the neutral expression", _ply),
+    ExportFormat("ply", "static 3DGS PLY (avatar.ply) at the neutral expression or --frame",
+                 _ply),
     ExportFormat("plyseq", "one 3DGS PLY per frame of the animation (frames/*.ply)", _plyseq),
     ExportFormat("gltf", "skinned head (head.glb, morph targets) + baked Gaussians "
                  "(avatar.json/.bin) + animation.json", _gltf),

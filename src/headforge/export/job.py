@@ -40,10 +40,22 @@ class ExportJob:
     fps: float
     card: dict[str, Any]
     """The bundle's card (with the bake's record)."""
+    static_frame: int | None = None
+    """Frame of the animation that static formats (``ply``) show; None: neutral."""
 
     def frame(self, i: int) -> dict[str, Tensor]:
         """Parameters [1, D] of frame ``i``."""
         return {k: v[i:i + 1] for k, v in self.sequence.items()}
+
+    def static(self) -> dict[str, Tensor]:
+        """Parameters [1, D] of the static export: ``static_frame`` or the neutral face."""
+        if self.static_frame is None:
+            return self.neutral()
+        t = len(self.names)
+        if not -t <= self.static_frame < t:
+            raise ValueError(f"--frame {self.static_frame} is outside the animation's {t} "
+                             "frames")
+        return self.frame(self.static_frame % t)
 
     def neutral(self) -> dict[str, Tensor]:
         """Zero expression and pose [1, D]."""
