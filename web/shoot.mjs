@@ -49,7 +49,11 @@ try {
   result.fps = (b[1] - a[1]) / ((b[0] - a[0]) / 1000);
   result.updatesPerSecond = (b[2] - a[2]) / ((b[0] - a[0]) / 1000);
   result.frameAdvanced = await page.evaluate(() => window.headforge.frame);
+} catch (e) {
+  process.stderr.write(`${e}\npage console:\n${result.console.join("\n")}\n`);
+  process.exitCode = 1;
 } finally {
   await browser.close();
 }
+if (process.exitCode) process.exit();
 process.stdout.write(JSON.stringify(result) + "\n");

@@ -59,7 +59,8 @@ async function main() {
   state.renderer = dbg ? gl.getParameter(dbg.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER);
 
   const scene = new THREE.Scene();
-  const spark = new SparkRenderer({ renderer, preBlurAmount: 0.3, blurAmount: 0.0, maxStdDev: 3.0 });
+  // blur, cut-off and depth sort as headforge's rasterizer draws them
+  const spark = new SparkRenderer({ renderer, preBlurAmount: 0.3, blurAmount: 0.0, maxStdDev: 3.0, sortRadial: false });
   scene.add(spark);
   const camera = cameraFromView(header.camera, width, height);
 

@@ -24,6 +24,8 @@ from headforge.io_utils import atomic_path, sha256_file
 from headforge.prior.data import PARAM_KEYS
 
 BAKED_FILE = "baked.npz"
+FIDELITY_HEIGHT = 256
+"""Picture height (px) at which the bake's fidelity is measured."""
 
 
 @dataclass
@@ -94,9 +96,11 @@ def load_or_bake(bundle_dir: Path, avatar: Any, like: Mapping[str, Tensor],
         if baked.info.get("bundle_digest") == digest and "fidelity" in baked.info:
             return baked
     baked = bake(avatar, like, samples=samples)
-    K, w2c = camera.tensors()
+    # scored at FIDELITY_HEIGHT px whatever the inputs' size (tiny profiles invert at 32 px)
+    view = camera.scaled(round(FIDELITY_HEIGHT * camera.width / camera.height), FIDELITY_HEIGHT)
+    K, w2c = view.tensors()
     dev = avatar.shape.device
-    fid = fidelity(avatar, baked, like, K.to(dev), w2c.to(dev), (camera.height, camera.width))
+    fid = fidelity(avatar, baked, like, K.to(dev), w2c.to(dev), (view.height, view.width))
     baked.info.update({"bundle_digest": digest, "fidelity": fid})
     baked.save(path)
     card_path = bundle_dir / "card.json"
