@@ -10,10 +10,11 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+from headforge.render_settings import configure
 from headforge.splat.cli import app
 from headforge.splat.gaussians import GaussianParams
 from headforge.splat.ply import write_ply
-from headforge.splat.render import configure, rasterize, render_kwargs
+from headforge.splat.render import rasterize, render_kwargs
 from headforge.splat.scenes import random_scene
 
 runner = CliRunner()
@@ -45,7 +46,7 @@ def test_info_and_render_a_ply(tmp_path):
 
 def test_render_config_drives_rasterize(project_root, tmp_path):
     from headforge.context import Context
-    from headforge.splat.render import configured
+    from headforge.render_settings import configured
 
     before = configured()
     try:

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from headforge import backends
+from headforge.render_settings import BACKENDS, configured
 from headforge.splat import _torch
 from headforge.splat._reference import composite_dense, composite_sequential
 from headforge.splat.projection import (
@@ -30,27 +31,9 @@ from headforge.splat.projection import (
 log = logging.getLogger(__name__)
 
 Backend = Literal["auto", "torch", "gsplat", "reference", "reference_sequential"]
-BACKENDS = ("auto", "torch", "gsplat", "reference", "reference_sequential")
 _warned_fallback = False
 TORCH_TILE_SIZE = 8
 """Default tile edge of the torch rasterizer: smaller tiles waste fewer pixel evaluations."""
-_configured: dict[str, Any] = {"backend": "auto", "tile_size": None}
-"""Process-wide defaults from params.yaml's ``render`` section (see :func:`configure`)."""
-
-
-def configure(backend: str = "auto", tile_size: int | None = None) -> None:
-    """Set the backend and tile size every :func:`rasterize` call without explicit ones uses
-    (``headforge.context.Context.load`` applies params.yaml's ``render`` section)."""
-    if backend not in BACKENDS:
-        raise ValueError(f"render.backend must be one of {BACKENDS}, got {backend!r}")
-    if tile_size is not None and tile_size < 1:
-        raise ValueError(f"render.tile_size must be positive, got {tile_size}")
-    _configured.update(backend=backend, tile_size=tile_size)
-
-
-def configured() -> dict[str, Any]:
-    """The current process-wide defaults (``backend``, ``tile_size``)."""
-    return dict(_configured)
 
 
 @dataclasses.dataclass
@@ -196,9 +179,10 @@ def rasterize(
     _check_inputs(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
                   sh_degree, background)  # fmt: skip
     width, height = int(width), int(height)
-    chosen = _pick_backend(backend or _configured["backend"], means.device)
+    settings = configured()
+    chosen = _pick_backend(backend or settings["backend"], means.device)
     if tile_size is None:
-        tile_size = _configured["tile_size"]
+        tile_size = settings["tile_size"]
     if tile_size is None:
         tile_size = 16 if chosen == "gsplat" else TORCH_TILE_SIZE
     elif tile_size < 1:
