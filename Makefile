@@ -13,7 +13,7 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_LOGGING_LEVEL ?= WARNING
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test test-fast lint typecheck pytest venv bench clean
+.PHONY: run test test-fast lint typecheck pytest venv bench clean web
 
 venv: $(STAMP)
 
@@ -36,16 +36,26 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+test: lint typecheck web pytest
+
+# The avatar viewer's JS (web/: three.js + Spark, pinned by package-lock.json), bundled into the
+# package for `headforge export --format web`. Needs Node and npm.
+WEB_DIST := src/headforge/export/web_dist
+WEB_STAMP := $(WEB_DIST)/.built
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): web/package.json web/package-lock.json web/build.mjs web/index.html $(wildcard web/src/*.js)
+	cd web && npm ci --no-audit --no-fund --prefer-offline && npm run build
+	touch $@
 
 # Day-to-day lane (about 3 minutes on 2 cores): no Blender, PostgreSQL, GPU or slow end-to-end
 # tests (deployments, Dask, DDP, real-stage forget); `make test` stays the full suite CI runs.
 FAST_MARKERS := not slow and not blender and not postgres and not gpu
-test-fast: lint
+test-fast: lint web
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache web/node_modules $(WEB_DIST)

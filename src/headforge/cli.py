@@ -34,6 +34,7 @@ _SUBAPPS: list[tuple[str, str, str]] = [
     ("headforge.prior.cli", "app", "prior"),
     ("headforge.invert.cli", "app", "invert"),
     ("headforge.evaluate.cli", "app", ""),  # top-level `benchmark`
+    ("headforge.export.cli", "app", ""),  # top-level `export`
     ("headforge.privacy.forget_cli", "app", ""),  # top-level `forget` and `retention` commands
 ]
 

@@ -39,8 +39,19 @@ def drive_cmd(
     out: Path = typer.Option(None, help="Output GIF (default <avatar>/drive_<folder>.gif)."),
     prior: Path = typer.Option(None, help="Prior checkpoint (default: the one in card.json)."),
     fps: float = typer.Option(12.0, help="GIF frame rate."),
+    export: str = typer.Option("", "--export", help="Instead of a GIF, export the avatar "
+                               "animated by the sequence in this format (web: a viewer page "
+                               "playing it; see `headforge export --help`) into --out "
+                               "(default <avatar>/drive_<folder>_<format>)."),
 ) -> None:
     """Render the avatar driven by another tracked sequence (cross-reenactment)."""
+    if export:
+        from headforge.export.cli import export_bundle
+
+        folder = out or avatar / f"drive_{params.name}_{export}"
+        paths = export_bundle(avatar, export, folder, params, fps, prior)
+        typer.echo(f"{export}: {len(paths)} files -> {folder}")
+        return
     import torch
 
     from headforge.cameras import orbit_w2c
