@@ -174,6 +174,8 @@ def write_bundle(
                         "final_loss": s.history[-1] if s.history else None}
                        for s in result.stages],
             "wall_seconds": result.seconds,
+            "feedforward_seconds": result.feedforward_seconds,
+            "photo_colours": av.appearance is not None,
         }
         if baseline is not None:
             torch.save({"raw": baseline.model.raw.detach().cpu(),
