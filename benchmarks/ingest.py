@@ -29,24 +29,21 @@ VIDEOS = ["liveportrait_d3.mp4", "pexels_wolfganglanger.mp4"]
 
 
 def bench_video(video: Path, frames: int, fps: float, resolution: int) -> dict[str, object]:
-    from headforge.config import IngestConfig, load_section
+    from headforge.context import Context
     from headforge.ingest import commit_subjects, stage_subject
-    from headforge.privacy import Registry
 
     with tempfile.TemporaryDirectory(prefix="headforge-bench-") as tmp:
         root = Path(tmp)
         (root / "params.yaml").write_text(
             "profile: tiny\npaths:\n  registry_url: sqlite:///registry/headforge.sqlite\n"
         )
-        os.environ["HEADFORGE_ROOT"] = str(root)
         sid = "bench-0001"
         (root / "inbox" / sid).mkdir(parents=True)
         shutil.copy(video, root / "inbox" / sid / video.name)
-        cfg = load_section(
-            IngestConfig, "ingest",
-            overrides={"resolution": resolution, "max_frames": frames, "video_fps": fps},
-        )
-        with Registry.from_config(root) as reg:
+        ctx = Context.load(root, overrides={"ingest": {
+            "resolution": resolution, "max_frames": frames, "video_fps": fps}})
+        cfg = ctx.params.ingest
+        with ctx.registry() as reg:
             reg.add_subject(sid)
             reg.grant(sid, "capture", evidence="benchmark")
             c0, t0 = time.process_time(), time.perf_counter()

@@ -32,7 +32,7 @@ def main() -> None:
     import torch
 
     from benchmarks.fixtures.synthetic_heads import FixtureSpec, cached_dataset
-    from headforge.config import HeadModelConfig, InvertConfig, TrainPriorConfig, load_section
+    from headforge.context import Context
     from headforge.invert.core import invert
     from headforge.invert.stage import load_prior, synthetic_subject_inputs
     from headforge.prior.data import read_manifest, split_subjects
@@ -44,17 +44,18 @@ def main() -> None:
     spec = FixtureSpec(identities=4, expressions=2, resolution=args.resolution, held_out=1,
                        uv_res=64)
     manifest = cached_dataset(work, spec)
-    tcfg = dataclasses.replace(load_section(TrainPriorConfig, "train_prior", profile="tiny"),
+    params = Context.load(Path(__file__).resolve().parents[1], profile="tiny").params
+    tcfg = dataclasses.replace(params.train_prior,
                                steps=args.train_steps, checkpoint_every=10**9)
     views, held = synthetic_training_views(tcfg, 1, manifest=manifest)
-    head, parts = load_head(load_section(HeadModelConfig, "head_model"))
+    head, parts = load_head(params.head_model)
     shutil.rmtree(work / "prior", ignore_errors=True)  # time a fresh run, never a resume
     t0 = time.perf_counter()
     res = train(tcfg, views, work / "prior", head, parts)
     train_s = time.perf_counter() - t0
 
-    prior = load_prior(res.checkpoint, load_section(HeadModelConfig, "head_model"), "cpu")
-    icfg = dataclasses.replace(load_section(InvertConfig, "invert", profile="tiny"), shots=3,
+    prior = load_prior(res.checkpoint, params.head_model, "cpu")
+    icfg = dataclasses.replace(params.invert, shots=3,
                                resolution=args.resolution)
     chosen = synthetic_subject_inputs(read_manifest(manifest), held[0], icfg, manifest.parent)
     t0, c0 = time.perf_counter(), time.process_time()

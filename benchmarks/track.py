@@ -26,7 +26,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from headforge.cameras import focal_from_fov, intrinsics  # noqa: E402
-from headforge.config import TrackConfig, load_section  # noqa: E402
+from headforge.config import TrackConfig  # noqa: E402
+from headforge.context import Context  # noqa: E402
 from headforge.morphable import load_head_model  # noqa: E402
 from headforge.track.dense import DenseTerm, GaussianHead  # noqa: E402
 from headforge.track.fit import fit_subject  # noqa: E402
@@ -161,7 +162,7 @@ def monocular_seeds(cfg: TrackConfig, model, seeds: range = range(1, 7)) -> dict
 
 def main() -> dict[str, object]:
     torch.set_num_threads(2)
-    cfg = load_section(TrackConfig, "track", profile="tiny")
+    cfg = Context.load(ROOT, profile="tiny").params.track
     model = load_head_model()
     result: dict[str, object] = {
         "benchmark": "track", "torch_threads": 2, "profile": "tiny",

@@ -25,7 +25,8 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from headforge.cameras import focal_from_fov, intrinsics  # noqa: E402
-from headforge.config import TrackConfig, load_section  # noqa: E402
+from headforge.config import TrackConfig  # noqa: E402
+from headforge.context import Context  # noqa: E402
 from headforge.io_utils import write_text_atomic  # noqa: E402
 from headforge.morphable import load_head_model  # noqa: E402
 from headforge.track.cache import LandmarkCache  # noqa: E402
@@ -141,7 +142,7 @@ def _plots(stem: str, res, lms, model) -> None:
 
 def main() -> dict[str, object]:
     torch.set_num_threads(2)
-    cfg = load_section(TrackConfig, "track", profile="tiny")
+    cfg = Context.load(ROOT, profile="tiny").params.track
     model = load_head_model()
     cache = LandmarkCache(ROOT / cfg.landmark_cache)
     out: dict[str, object] = {"benchmark": "track_real", "size": SIZE, "detector": "mediapipe"}

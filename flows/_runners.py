@@ -1,5 +1,6 @@
 """How a stage's flow runs its per-identity / per-subject tasks: the one place that turns a
-stage's ``runner`` / ``max_workers`` / ``dask_address`` keys into a Prefect task runner.
+stage's ``runner`` / ``max_workers`` / ``dask_address`` keys into a Prefect task runner, and
+the Prefect form of a stage entry's :data:`headforge.fanout.Each`.
 
 ``local``: Prefect's thread pool (``max_workers`` threads); ``dask``: Prefect's
 ``DaskTaskRunner``, on the scheduler at ``dask_address`` or, when it is empty, on a local
@@ -8,10 +9,13 @@ cluster of ``max_workers`` single-threaded worker processes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from prefect.task_runners import ThreadPoolTaskRunner
+
+from headforge.fanout import Each
 
 RUNNERS = ("local", "dask")
 
@@ -51,7 +55,14 @@ def run_with_runner(flow: Any, cfg: RunnerConfig, **kwargs: Any) -> Any:
     return flow.with_options(task_runner=task_runner(cfg))(**kwargs)
 
 
-def settle(futures: Sequence[tuple[str, Any]], log: Any = None) -> tuple[list[Any], dict[str, str]]:
+def threads_per_task(workers: int) -> int:
+    """torch intra-op threads for each of ``workers`` tasks running at once."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def settle(futures: Sequence[tuple[str, Any]], log: Any = None,
+           on_done: Callable[[str, Any], None] | None = None
+           ) -> tuple[list[Any], dict[str, str]]:
     """Wait for every ``(subject, future)``; returns the results of those that completed (in
     order) and ``subject -> failure message`` for the others, each logged by ``log.error``
     when a logger is given. A failed subject never stops the others."""
@@ -61,8 +72,29 @@ def settle(futures: Sequence[tuple[str, Any]], log: Any = None) -> tuple[list[An
         fut.wait()
         if fut.state.is_completed():
             done.append(fut.result())
+            if on_done is not None:
+                on_done(subject, done[-1])
         else:
             failed[subject] = str(fut.state.message or "failed")
             if log is not None:
                 log.error("subject %s: %s", subject, failed[subject])
     return done, failed
+
+
+def fan_out(submit: Callable[[str], Any], batch: int, log: Any = None,
+            on_done: Callable[[str, Any], None] | None = None) -> Each:
+    """An :data:`~headforge.fanout.Each` submitting ``submit(key)`` (a task's ``.submit``)
+    ``batch`` keys at a time and settling each batch before the next (``on_done(key, result)``
+    as each result is collected, in this process)."""
+
+    def each(keys: Sequence[str]) -> tuple[list[Any], dict[str, str]]:
+        done: list[Any] = []
+        failed: dict[str, str] = {}
+        step = max(1, batch)
+        for i in range(0, len(keys), step):
+            d, f = settle([(k, submit(k)) for k in keys[i : i + step]], log, on_done)
+            done += d
+            failed.update(f)
+        return done, failed
+
+    return each

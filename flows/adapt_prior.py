@@ -13,8 +13,8 @@ from typing import Any
 
 from prefect import flow
 
+from headforge.context import Context
 from headforge.io_utils import write_text_atomic
-from headforge.paths import project_root
 from headforge.privacy.forget import clear_retrain_requests
 from headforge.timing import stage_timer
 from tasks.adapt_prior import adapt_prior as adapt_task
@@ -23,9 +23,10 @@ from tasks.adapt_prior import adapt_prior as adapt_task
 @flow(name="adapt_prior", persist_result=False)
 def adapt_prior(root: Path | None = None) -> dict[str, Any]:
     """Adapt the base prior; returns counts and seconds (never subject ids)."""
-    base = root or project_root()
+    ctx = Context.load(root)
+    base = ctx.root
     with stage_timer("adapt_prior", base):
-        out = adapt_task(base)
+        out = adapt_task(ctx)
         write_text_atomic(base / "results" / "metrics" / "adapt_prior.json",
                           json.dumps(out, indent=2))
         clear_retrain_requests(base, ["adapt_prior"])  # a forget's request is now satisfied

@@ -14,7 +14,7 @@ from typing import Any
 from prefect import serve
 
 from flows.server import local_server
-from headforge.config import RegenerateConfig, RetentionConfig, load_section
+from headforge.context import Context
 
 
 def build_deployments(with_schedules: bool = True) -> list[Any]:
@@ -22,8 +22,8 @@ def build_deployments(with_schedules: bool = True) -> list[Any]:
     from flows.pipeline import pipeline
 
     deployments = [pipeline.to_deployment(name="pipeline", description="dvc repro, stage by stage")]
-    regen = load_section(RegenerateConfig, "regenerate")
-    ret = load_section(RetentionConfig, "retention")
+    params = Context.load().params
+    regen, ret = params.regenerate, params.retention
     optional = [
         ("flows.regenerate", "regenerate", regen.schedule),
         ("flows.retention", "retention", ret.schedule),

@@ -1,26 +1,25 @@
-"""DVC stage ``evaluate``: metrics of every avatar bundle, prior vs no-prior baseline."""
+"""DVC stage ``evaluate``: :func:`headforge.evaluate.entry.run`, one task per avatar bundle."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
-from headforge.paths import project_root, results_dir
+from flows._runners import fan_out
+from headforge.context import Context
+from headforge.evaluate import entry
 from headforge.timing import stage_timer
-from tasks.evaluate import evaluate_subject, write_metrics
+from tasks.evaluate import evaluate_subject
 
 
 @flow(name="evaluate")
 def evaluate(root: Path | None = None) -> Path:
     """Score ``results/invert/*/`` and write ``results/evaluate/metrics.json`` + grids."""
-    base = root or project_root()
-    with stage_timer("evaluate", base):
-        inv = results_dir("invert", base)
-        bundles = sorted(p for p in inv.iterdir() if (p / "card.json").is_file()) \
-            if inv.is_dir() else []
-        per_subject = {b.name: evaluate_subject(base, b) for b in bundles}
-        return write_metrics(base, per_subject)
+    ctx = Context.load(root)
+    each = fan_out(lambda name: evaluate_subject.submit(ctx, name), 1, get_run_logger())
+    with stage_timer("evaluate", ctx.root):
+        return entry.run(ctx, each=each)
 
 
 if __name__ == "__main__":

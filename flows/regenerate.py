@@ -15,9 +15,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from headforge.config import RegenerateConfig, load_section, read_params
+from headforge.context import Context
 from headforge.io_utils import write_text_atomic
-from headforge.paths import project_root
 
 _SECTION = re.compile(r"^synth:[ \t]*(?:#.*)?$", re.M)
 _TOP_KEY = re.compile(r"^\S", re.M)
@@ -96,8 +95,8 @@ def commit(root: Path, version: int) -> str:
 def regenerate(root: str | None = None, downstream: bool | None = None,
                push_outputs: bool | None = None, git_commit: bool = False) -> dict[str, Any]:
     """New synthetic dataset version: bump, reproduce, push (defaults from ``regenerate``)."""
-    base = Path(root) if root else project_root()
-    cfg = load_section(RegenerateConfig, "regenerate", read_params(base / "params.yaml"))
+    ctx = Context.load(root)
+    base, cfg = ctx.root, ctx.params.regenerate
     downstream = cfg.downstream if downstream is None else downstream
     push_outputs = cfg.push if push_outputs is None else push_outputs
     version = bump_version(base)

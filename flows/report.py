@@ -6,7 +6,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from headforge.paths import project_root
+from headforge.context import Context
 from headforge.timing import stage_timer
 from tasks.report import write_report
 
@@ -14,7 +14,7 @@ from tasks.report import write_report
 @flow(name="report")
 def report(root: Path | None = None) -> Path:
     """Write the report under ``results/report/``."""
-    base = root or project_root()
+    base = Context.load(root).root
     with stage_timer("report", base):
         return write_report(base)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from prefect import flow
 
+from headforge.context import Context
 from headforge.io_utils import write_text_atomic
-from headforge.paths import project_root
 from headforge.prior.stage import base_dir
 from headforge.privacy.forget import clear_retrain_requests
 from headforge.timing import stage_timer
@@ -22,9 +22,10 @@ from tasks.train_prior import train_base_prior
 @flow(name="train_prior")
 def train_prior(root: Path | None = None) -> dict[str, Any]:
     """Train (or resume) ``results/train_prior/base/``."""
-    base = root or project_root()
+    ctx = Context.load(root)
+    base = ctx.root
     with stage_timer("train_prior", base):
-        out = train_base_prior(base)
+        out = train_base_prior(ctx)
         write_text_atomic(base / "results" / "metrics" / "train_prior.json",
                           (base_dir(base) / "train_metrics.json").read_text())
         clear_retrain_requests(base, ["train_prior"])

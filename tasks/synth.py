@@ -7,16 +7,8 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from headforge.config import HeadModelConfig, SynthConfig
-from headforge.synth import DatasetSummary, ShardOutcome, finish, prepare, render_shard
+from headforge.synth import ShardOutcome, render_shard
 from headforge.synth.plan import PlanContext
-
-
-@task(name="prepare-synth", cache_policy=NO_CACHE)
-def prepare_synth(cfg: SynthConfig, root: Path, held_out: int,
-                  head_model: HeadModelConfig) -> PlanContext:
-    """Load the head model; build the camera rig and the UV atlas shared by all shards."""
-    return prepare(cfg, root, held_out=held_out, head_model=head_model)
 
 
 @task(name="render-synth-shard", cache_policy=NO_CACHE)
@@ -35,10 +27,3 @@ def render_synth_shard(ctx: PlanContext, shard: int, root: Path) -> ShardOutcome
         log.error("%s failed: %s", outcome.shard,
                   "; ".join([outcome.result.error, *outcome.errors]).strip("; "))
     return outcome
-
-
-@task(name="write-synth-manifest", cache_policy=NO_CACHE)
-def write_synth_manifest(ctx: PlanContext, outcomes: list[ShardOutcome],
-                         seconds: float) -> DatasetSummary:
-    """Drop stale identity folders, write ``manifest.parquet`` and summarise."""
-    return finish(ctx, outcomes, seconds)

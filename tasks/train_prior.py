@@ -7,10 +7,12 @@ from typing import Any
 
 from dvclive import Live
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
-from headforge.config import EvaluateConfig, HeadModelConfig, TrainPriorConfig, load_section
+from headforge.context import Context
+from headforge.prior.entry import train_prior
 from headforge.prior.progress import TrainProgress
-from headforge.prior.stage import base_dir, train_base
+from headforge.prior.stage import base_dir
 from headforge.prior.train import TrainCallback
 from headforge.progress import ProgressBoard
 
@@ -41,14 +43,12 @@ def _board() -> ProgressBoard:
     return ProgressBoard(log=get_run_logger().info)
 
 
-@task(name="train-base-prior", retries=1, retry_delay_seconds=1)
-def train_base_prior(root: Path) -> dict[str, Any]:
+@task(name="train-base-prior", retries=1, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def train_base_prior(ctx: Context) -> dict[str, Any]:
     """Train the base prior on synthetic identities (a retry resumes from the checkpoint)."""
-    cfg = load_section(TrainPriorConfig, "train_prior")
-    held_out = load_section(EvaluateConfig, "evaluate").held_out
-    with live_in(base_dir(root)) as live, _board() as board:
-        bar = TrainProgress(board.add("train_prior base", cfg.steps, "steps"))
-        res = train_base(cfg, load_section(HeadModelConfig, "head_model"), held_out, root,
-                         callbacks=[LiveCallback(live, "base"), bar])
+    ctx.activate()
+    with live_in(base_dir(ctx.root)) as live, _board() as board:
+        bar = TrainProgress(board.add("train_prior base", ctx.params.train_prior.steps, "steps"))
+        res = train_prior(ctx, callbacks=[LiveCallback(live, "base"), bar])
     return {"checkpoint": str(res.checkpoint), "steps": res.steps,
             "resumed_from": res.resumed_from, "seconds": res.seconds}

@@ -44,3 +44,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "gpu" in item.keywords:
                 item.add_marker(skip_gpu)
+
+
+@pytest.fixture(scope="session")
+def heads_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic multi-view head dataset (manifest path), shared by the session."""
+    from benchmarks.fixtures.synthetic_heads import cached_dataset
+
+    return cached_dataset(tmp_path_factory.getbasetemp())

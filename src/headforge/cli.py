@@ -7,6 +7,7 @@ Heavy imports (torch, mediapipe, ...) happen inside the commands, so ``--help`` 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import typer
 
@@ -111,12 +112,45 @@ def serve(
 
 
 @app.command()
+def avatar(
+    inputs: list[Path] = typer.Argument(..., help="Photos (1-3 or more) or one video of one "
+                                        "person."),
+    subject: str = typer.Option(..., "--subject", help="Pseudonymous subject id."),
+    evidence: str = typer.Option(None, help="Consent evidence (form reference): records the "
+                                 "capture and avatar consents; without it both must exist."),
+    out: Path = typer.Option(None, help="Bundle folder inside the project (default "
+                             "results/invert/<subject>)."),
+    hold_out: int = typer.Option(None, help="Last frames of a video kept out of the inputs and "
+                                 "scored (default invert.test_frames; photos: 0)."),
+) -> None:
+    """Photos or a video -> a drivable avatar: consent, ingest, track, invert, bundle, card."""
+    import json
+
+    from headforge.avatar import make_avatar
+    from headforge.config import ConfigError
+    from headforge.context import Context
+    from headforge.ingest.errors import CaptureError
+    from headforge.privacy import ConsentError
+
+    try:
+        ctx = Context.load()
+        res = make_avatar(ctx, inputs, subject, evidence, out, hold_out,
+                          log=lambda m: typer.echo(m, err=True))
+    except ConsentError as e:
+        typer.echo(f"refused: {e}", err=True)
+        raise typer.Exit(3) from e
+    except (ConfigError, CaptureError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from e
+    typer.echo(json.dumps({"bundle": str(res.bundle), "seconds": res.seconds,
+                           "metrics": res.card.get("held_out_metrics")}, indent=1))
+
+
+@app.command()
 def demo(
     inbox: str = typer.Option("inbox", help="Inbox folder to write the demo captures into."),
 ) -> None:
     """Write the demo's real inputs (two public-domain portraits) and grant their consent."""
-    from pathlib import Path
-
     from headforge.demo import prepare_demo_inbox
     from headforge.paths import project_root
 

@@ -57,24 +57,14 @@ class HeadModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class RenderConfig:
-    """Gaussian rasterizer settings."""
+    """Gaussian rasterizer settings, applied to every render of the process by
+    :meth:`headforge.context.Context.load` (:func:`headforge.splat.render.configure`)."""
 
     backend: typing.Literal["auto", "torch", "gsplat"] = "auto"
     """auto picks gsplat on CUDA tensors when it is importable, the torch rasterizer otherwise."""
     tile_size: int = 8
     """Square tile edge in pixels (never changes the image; 8 is fastest for the torch
     rasterizer on CPU, gsplat's own default is 16)."""
-    near: float = 0.01
-    """Gaussians nearer than this (camera z) are culled."""
-    far: float = 100.0
-    """Gaussians farther than this are culled."""
-    alpha_threshold: float = 1.0 / 255.0
-    """Splat contributions below this alpha are skipped. Fixed at 1/255 (gsplat's kernels
-    hard-code it, and the torch rasterizer's footprints are derived from it)."""
-    alpha_max: float = 0.99
-    """Per-splat alpha clamp (3DGS: 0.99). gsplat hard-codes 0.999 whatever this says."""
-    transmittance_min: float = 1e-4
-    """Compositing stops once transmittance falls below this."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,9 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from headforge.config import (
     AdaptPriorConfig,
@@ -34,6 +32,10 @@ from headforge.config import (
 )
 from headforge.params_loader import ConfigError, active_profile, build, read_params, section_values
 from headforge.paths import project_root
+from headforge.render_settings import configure as configure_render
+
+if TYPE_CHECKING:  # torch is imported on first use: the consent/forget CLI stays light
+    import torch
 
 SECTIONS: dict[str, type] = {
     "paths": PathsConfig,
@@ -75,6 +77,8 @@ class Params:
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> CUDA when available (the local rank's GPU under torchrun), else CPU."""
+    import torch
+
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
@@ -109,23 +113,36 @@ class Context:
     root: Path
     params: Params
     profile: str
-    device: torch.device
+    device_name: str
+    """``train_prior.device`` (or the override): resolved by :attr:`device` on first use."""
+
+    @property
+    def device(self) -> torch.device:
+        """The torch device to compute on (``auto``: CUDA when available, else CPU)."""
+        return resolve_device(self.device_name)
 
     @classmethod
     def load(cls, root: Path | str | None = None,
              overrides: dict[str, dict[str, Any]] | None = None,
-             device: str | None = None) -> Context:
+             device: str | None = None, profile: str | None = None) -> Context:
         """Read ``<root>/params.yaml`` (default: the project around the working directory).
 
         ``overrides`` maps section -> {key: value} (a CLI option, a test); ``device`` overrides
-        ``train_prior.device``.
+        ``train_prior.device``; ``profile`` the top-level ``profile`` key.
         """
         base = Path(root).resolve() if root is not None else project_root()
         raw = read_params(base / "params.yaml")
-        prof = active_profile(raw)
+        prof = active_profile({"profile": profile} if profile else raw)
         params = parse_params(raw, overrides, prof)
-        return cls(root=base, params=params, profile=prof,
-                   device=resolve_device(device or params.train_prior.device))
+        ctx = cls(root=base, params=params, profile=prof,
+                  device_name=device or params.train_prior.device)
+        return ctx.activate()
+
+    def activate(self) -> Context:
+        """Apply the process-wide settings (the ``render`` section) in this process: a task
+        running in another process (a Dask worker) calls it first."""
+        configure_render(self.params.render.backend, self.params.render.tile_size)
+        return self
 
     def data(self, stage: str) -> Path:
         """``<root>/data/<stage>``."""
@@ -139,6 +156,14 @@ class Context:
         """A params path (relative to the root unless absolute)."""
         p = Path(rel)
         return p if p.is_absolute() else self.root / p
+
+    def registry(self) -> Any:
+        """The consent/lineage registry: ``$HEADFORGE_REGISTRY_URL`` or ``paths.registry_url``
+        (a :class:`headforge.privacy.Registry`; use it as a context manager)."""
+        from headforge.privacy.registry import REGISTRY_URL_ENV, Registry
+
+        url = os.environ.get(REGISTRY_URL_ENV) or self.params.paths.registry_url
+        return Registry.from_url(url, self.root)
 
     def with_overrides(self, **sections: dict[str, Any]) -> Context:
         """A copy with some section keys replaced (validated like params.yaml)."""

@@ -45,7 +45,9 @@ def test_stage_flows_chain_on_a_tiny_project(heads_manifest: Path, tmp_path: Pat
     from flows.train_prior import train_prior
 
     root = _tiny_project(heads_manifest, tmp_path / "proj")
-    monkeypatch.setenv("HEADFORGE_ROOT", str(root))
+    # the flows read the project they are given, not the working directory or HEADFORGE_ROOT
+    monkeypatch.delenv("HEADFORGE_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
     with prefect_test_harness(server_startup_timeout=120):
         out = train_prior(root)
         bundles = invert(root)

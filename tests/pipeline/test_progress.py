@@ -78,13 +78,6 @@ def test_off_mode_is_silent_and_bar_mode_draws_rich_bars() -> None:
     assert lines == [] and "train_prior base" in out.getvalue() and "3/3" in out.getvalue()
 
 
-@pytest.fixture(scope="module")
-def heads_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from benchmarks.fixtures.synthetic_heads import cached_dataset
-
-    return cached_dataset(tmp_path_factory.getbasetemp())
-
-
 def test_training_reports_every_step(heads_manifest: Path, tmp_path: Path) -> None:
     from headforge.prior.progress import TrainProgress
     from headforge.prior.stage import load_head

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from headforge.config import RenderConfig, load_section
+from headforge.render_settings import configure
 from headforge.splat.cli import app
 from headforge.splat.gaussians import GaussianParams
 from headforge.splat.ply import write_ply
@@ -44,14 +44,24 @@ def test_info_and_render_a_ply(tmp_path):
     assert runner.invoke(app, ["backends"]).exit_code == 0
 
 
-def test_render_config_drives_rasterize(project_root):
-    cfg = load_section(RenderConfig, "render", profile="tiny")
-    kw = render_kwargs(cfg)
-    assert kw["tile_size"] == cfg.tile_size and kw["alpha_max"] == cfg.alpha_max
-    s = random_scene(30, 16, 16, seed=1)
-    out = rasterize(*s.tensors(), s.Ks, 16, 16, **kw)
-    assert out.meta["backend"] == "torch"
-    bad = RenderConfig(alpha_threshold=0.01)
-    with pytest.raises(ValueError, match="alpha_threshold"):
-        render_kwargs(bad)
+def test_render_config_drives_rasterize(project_root, tmp_path):
+    from headforge.context import Context
+    from headforge.render_settings import configured
+
+    before = configured()
+    try:
+        text = (project_root / "params.yaml").read_text()
+        (tmp_path / "params.yaml").write_text(text.replace("tile_size: 8 ", "tile_size: 4 "))
+        ctx = Context.load(tmp_path)
+        assert ctx.params.render.tile_size == 4
+        s = random_scene(30, 16, 16, seed=1)
+        out = rasterize(*s.tensors(), s.Ks, 16, 16)  # no explicit settings: the context's
+        assert out.meta["backend"] == "torch" and out.meta["tile_size"] == 4
+        assert render_kwargs(ctx.params.render) == {"backend": "auto", "tile_size": 4}
+        ref = rasterize(*s.tensors(), s.Ks, 16, 16, tile_size=8)
+        torch.testing.assert_close(out.image, ref.image)  # tile size never changes the image
+        with pytest.raises(ValueError, match="render.backend"):
+            Context.load(tmp_path, overrides={"render": {"backend": "gpu"}})
+    finally:
+        configure(**before)
     assert torch.isfinite(out.image).all()

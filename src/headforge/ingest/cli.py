@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 app = typer.Typer(help="Ingest real captures (consent-checked) into data/captures.",
                   no_args_is_help=True)
-
-
-def ingest_config(overrides: dict[str, Any] | None = None) -> Any:
-    """The ``ingest`` section of params.yaml with CLI overrides (None values ignored)."""
-    from headforge.config import IngestConfig, load_section
-
-    clean = {k: v for k, v in (overrides or {}).items() if v is not None}
-    return load_section(IngestConfig, "ingest", overrides=clean)
 
 
 @app.command("run")
@@ -32,37 +24,23 @@ def run(
 ) -> None:
     """Ingest subjects: all staged first, then committed together (all or nothing)."""
     from headforge.config import ConfigError
+    from headforge.context import Context
+    from headforge.ingest import entry
     from headforge.ingest.errors import CaptureError
-    from headforge.ingest.ingest import ingest_subjects, list_subjects
-    from headforge.paths import project_root
-    from headforge.privacy import ConsentError, Registry
+    from headforge.privacy import ConsentError
 
+    over = {"inbox": inbox, "resolution": resolution, "max_frames": max_frames, "video_fps": fps}
     try:
-        cfg = ingest_config(
-            {"inbox": inbox, "resolution": resolution, "max_frames": max_frames,
-             "video_fps": fps}
-        )
-    except ConfigError as e:
+        ctx = Context.load(overrides={"ingest": {k: v for k, v in over.items() if v is not None}})
+        out = entry.run(ctx, subject)
+    except ConsentError as e:
+        typer.echo(f"refused: {e}", err=True)
+        raise typer.Exit(3) from e
+    except (ConfigError, CaptureError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
-    root = project_root()
-    subjects = list(subject or list_subjects(cfg, root))
-    if not subjects:
-        typer.echo(f"error: no subject folders in {cfg.inbox}/; add inbox/<subject>/", err=True)
-        raise typer.Exit(2)
-    with Registry.from_config() as reg:
-        try:
-            res = ingest_subjects(subjects, cfg, reg, root)
-        except ConsentError as e:
-            typer.echo(f"refused: {e}", err=True)
-            raise typer.Exit(3) from e
-        except CaptureError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2) from e
-    typer.echo(
-        f"ingested {', '.join(res.subjects)}: {res.rows} images; manifest "
-        f"{res.manifest.relative_to(root)} ({res.manifest_sha256[:12]})"
-    )
+    typer.echo(f"ingested {', '.join(out['subjects'])}: {out['rows']} images; manifest "
+               f"data/captures/manifest.parquet ({out['manifest_sha256'][:12]})")
 
 
 @app.command("show")

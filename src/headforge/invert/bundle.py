@@ -31,7 +31,6 @@ from headforge.invert.baseline import BaselineResult, FreeGaussians
 from headforge.invert.core import Avatar, InversionInputs, InversionResult, probe_expressions
 from headforge.invert.views import camera_centres, orbit_w2c
 from headforge.io_utils import atomic_path, sha256_file
-from headforge.paths import project_root
 from headforge.prior import architectures
 from headforge.prior.appearance import PhotoAppearance
 from headforge.prior.data import PARAM_KEYS, load_params
@@ -123,8 +122,10 @@ def write_bundle(
     baseline: BaselineResult | None = None,
     turntable_frames: int = 24,
     card_extra: Mapping[str, Any] | None = None,
+    root: Path | None = None,
 ) -> Path:
-    """Write the avatar bundle of ``subject`` to ``out_dir`` (atomically)."""
+    """Write the avatar bundle of ``subject`` to ``out_dir`` (atomically); the card records the
+    prior checkpoint relative to the project ``root``."""
     av = result.avatar
     dev = av.latent.device
     p_in = {k: v.to(dev) for k, v in inputs.params.items()}
@@ -166,7 +167,7 @@ def write_bundle(
             "n_inputs": int(inputs.images.shape[0]),
             "resolution": [h, w],
             "n_gaussians": n_g,
-            "prior_checkpoint": {"path": _portable(prior_checkpoint),
+            "prior_checkpoint": {"path": _portable(prior_checkpoint, root),
                                  "sha256": sha256_file(prior_checkpoint)},
             "stages": [{"name": s.name, "status": s.status, "steps": s.steps_run,
                         "stopped_early": s.stopped_early, "message": s.message,
@@ -189,10 +190,13 @@ def write_bundle(
     return out_dir
 
 
-def _portable(path: Path) -> str:
-    """``path`` relative to the project root when it lies inside it (bundles stay movable)."""
+def _portable(path: Path, root: Path | None) -> str:
+    """``path`` relative to the project ``root`` when it lies inside it (bundles stay movable);
+    without a root, relative to the project holding the checkpoint's ``results/`` folder."""
     p = Path(path).resolve()
-    root = project_root().resolve()
+    if root is None:
+        root = next((a.parent for a in p.parents if a.name == "results"), p.parent)
+    root = Path(root).resolve()
     return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
 
 

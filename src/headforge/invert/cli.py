@@ -16,38 +16,19 @@ def run_cmd(
     real: bool = typer.Option(False, help="A real monocular clip (params from results/track) "
                               "instead of a synthetic identity."),
     manifest: Path = typer.Option(None, help="Manifest (default data/synth or data/captures)."),
-    prior: Path = typer.Option(None, help="Prior checkpoint (default the base prior)."),
+    prior: Path = typer.Option(None, help="Prior checkpoint (default: the adapted prior for a "
+                               "real subject when it exists, else the base prior)."),
     out: Path = typer.Option(None, help="Bundle folder (default results/invert/<subject>)."),
     baseline: bool = typer.Option(True, help="Also fit the no-prior baseline."),
 ) -> None:
-    """Invert the prior to a few images of one subject and write its avatar bundle."""
-    from headforge.config import HeadModelConfig, InvertConfig, TrainPriorConfig, load_section
-    from headforge.invert.stage import (
-        invert_subject,
-        load_prior,
-        real_subject_inputs,
-        synthetic_subject_inputs,
-    )
-    from headforge.paths import data_dir, results_dir
-    from headforge.prior.data import read_manifest
-    from headforge.prior.stage import base_dir
-    from headforge.progress import ProgressBoard, StageProgress
+    """Invert the prior to a few images of one subject and write its avatar bundle (the same
+    code path as the ``invert`` stage: real subjects use the adapted prior when it exists)."""
+    from headforge.context import Context
+    from headforge.invert.entry import REAL, SYNTHETIC, invert_one
 
-    cfg = load_section(InvertConfig, "invert")
-    device = load_section(TrainPriorConfig, "train_prior").device
-    ckpt = prior or base_dir() / "prior.pt"
-    model = load_prior(ckpt, load_section(HeadModelConfig, "head_model"), device)
-    if real:
-        man = manifest or data_dir("captures") / "manifest.parquet"
-        chosen = real_subject_inputs(read_manifest(man), subject, cfg, results_dir("track"))
-    else:
-        man = manifest or data_dir("synth") / "manifest.parquet"
-        chosen = synthetic_subject_inputs(read_manifest(man), subject, cfg, man.parent)
-    with ProgressBoard() as board:
-        steps = StageProgress(board, subject)
-        path = invert_subject(model, chosen, cfg, out or results_dir("invert") / subject,
-                              subject, ckpt, baseline=baseline, callback=steps)
-        steps.close()
+    ctx = Context.load()
+    path = invert_one(ctx, subject, REAL if real else SYNTHETIC, checkpoint=prior,
+                      manifest=manifest, out=out, baseline=baseline)
     typer.echo(json.dumps(json.loads((path / "card.json").read_text()), indent=2))
 
 
@@ -62,7 +43,7 @@ def drive_cmd(
     """Render the avatar driven by another tracked sequence (cross-reenactment)."""
     import torch
 
-    from headforge.config import HeadModelConfig, TrainPriorConfig, load_section
+    from headforge.context import Context
     from headforge.invert.bundle import drive, load_bundle, load_sequence, save_gif
     from headforge.invert.stage import load_prior
     from headforge.invert.views import camera_centres, orbit_w2c
@@ -71,12 +52,9 @@ def drive_cmd(
         else None
     if card is None:
         raise typer.BadParameter(f"{avatar} has no card.json: not an avatar bundle", param_hint="AVATAR")
-    from headforge.paths import project_root
-
-    ckpt = prior or Path(card["prior_checkpoint"]["path"])
-    ckpt = ckpt if ckpt.is_absolute() else project_root() / ckpt
-    device = load_section(TrainPriorConfig, "train_prior").device
-    model = load_prior(ckpt, load_section(HeadModelConfig, "head_model"), device)
+    ctx = Context.load()
+    ckpt = ctx.path(prior or card["prior_checkpoint"]["path"])
+    model = load_prior(ckpt, ctx.params.head_model, str(ctx.device))
     bundle = load_bundle(avatar, model)
     names, seq = load_sequence(params)
     dev = bundle.avatar.shape.device

@@ -119,7 +119,7 @@ def _frame_order(frame: object) -> tuple[int, str]:
 
 def invert_subject(prior: HeadPrior, chosen: SubjectInputs, cfg: InvertConfig, out_dir: Path,
                    subject: str, prior_checkpoint: Path, baseline: bool = True,
-                   callback: StepCallback | None = None) -> Path:
+                   callback: StepCallback | None = None, root: Path | None = None) -> Path:
     """Invert, fit the no-prior baseline for the same wall time, write the bundle.
 
     ``callback`` sees every optimisation step of both (e.g. a progress display).
@@ -129,4 +129,4 @@ def invert_subject(prior: HeadPrior, chosen: SubjectInputs, cfg: InvertConfig, o
     base = fit_baseline(prior, chosen.inputs, cfg, seconds=res.seconds,
                         callback=callback) if baseline else None
     return write_bundle(out_dir, subject, res, chosen.inputs, prior_checkpoint, base,
-                        cfg.turntable_frames, chosen.card)
+                        cfg.turntable_frames, chosen.card, root)

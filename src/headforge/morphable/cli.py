@@ -12,10 +12,11 @@ app = typer.Typer(help="The FLAME-format head model (built-in open model or a FL
 
 
 def _config():  # noqa: ANN202
-    from headforge.config import ConfigError, HeadModelConfig, load_section
+    from headforge.config import ConfigError, HeadModelConfig
+    from headforge.context import Context
 
     try:
-        return load_section(HeadModelConfig, "head_model")
+        return Context.load().params.head_model
     except ConfigError as e:
         if "params.yaml not found" in str(e):
             return HeadModelConfig()

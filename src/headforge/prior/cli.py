@@ -25,35 +25,28 @@ def train_cmd(
     """
     import os
 
-    from headforge.config import (
-        AdaptPriorConfig,
-        EvaluateConfig,
-        HeadModelConfig,
-        TrainPriorConfig,
-        load_section,
-    )
+    from headforge.context import Context
     from headforge.prior.adapt import train_adapted
+    from headforge.prior.entry import train_prior
     from headforge.prior.progress import TrainProgress
-    from headforge.prior.stage import train_base
     from headforge.progress import ProgressBoard
 
-    overrides = {"steps": steps} if steps is not None else None
-    cfg = load_section(TrainPriorConfig, "train_prior", overrides=overrides)
-    head_cfg = load_section(HeadModelConfig, "head_model")
-    held_out = load_section(EvaluateConfig, "evaluate").held_out
+    ctx = Context.load(overrides={"train_prior": {"steps": steps}} if steps is not None else None)
+    cfg = ctx.params.train_prior
     rank0 = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 shows progress
     with ProgressBoard(mode=None if rank0 else "off") as board:
         bar = TrainProgress(board.add("train_prior base", cfg.steps, "steps"))
-        res = train_base(cfg, head_cfg, held_out, manifest=manifest, callbacks=[bar])
+        res = train_prior(ctx, callbacks=[bar], manifest=manifest)
     if rank0:
         typer.echo(json.dumps({"checkpoint": str(res.checkpoint), "steps": res.steps,
                                "resumed_from": res.resumed_from,
                                "final_loss": res.history[-1]["loss"]}))
     if adapt:
-        adapt_cfg = load_section(AdaptPriorConfig, "adapt_prior")
+        adapt_cfg = ctx.params.adapt_prior
         with ProgressBoard(mode=None if rank0 else "off") as board:
             bar = TrainProgress(board.add("adapt_prior", adapt_cfg.steps, "steps"))
-            ad = train_adapted(cfg, adapt_cfg, head_cfg, adapt, callbacks=[bar])
+            ad = train_adapted(cfg, adapt_cfg, ctx.params.head_model, adapt, ctx.root,
+                               callbacks=[bar])
         if not rank0:
             return
         typer.echo("adaptation skipped (adapt_prior.steps is 0 or no tracked frames)" if ad is None

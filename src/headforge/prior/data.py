@@ -33,8 +33,6 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from headforge.paths import project_root
-
 PARAM_KEYS = ("shape", "expr", "rotation", "neck_pose", "jaw_pose", "eyes_pose", "translation")
 REQUIRED_COLUMNS = ("subject", "sequence", "frame", "camera", "path", "K", "w2c")
 
@@ -115,8 +113,10 @@ class ViewSet:
         )
 
 
-def read_manifest(path: Path) -> pd.DataFrame:
-    """Read and check a manifest; relative image paths become absolute."""
+def read_manifest(path: Path, root: Path | None = None) -> pd.DataFrame:
+    """Read and check a manifest; relative image paths become absolute, resolved against the
+    manifest's folder or the project ``root`` (default: the project holding
+    ``data/<stage>/manifest.parquet``, never the working directory)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"manifest not found at {path}: run the stage that writes it "
@@ -126,7 +126,9 @@ def read_manifest(path: Path) -> pd.DataFrame:
     if missing:
         raise DataError(f"{path} lacks column(s) {missing}; a manifest needs {REQUIRED_COLUMNS}")
     base = path.parent
-    root = project_root()
+    if root is None:
+        here = path.resolve()
+        root = here.parents[2] if here.parent.parent.name == "data" else base
     for col in ("path", "mask_path", "params_path"):
         if col in df.columns:
             df[col] = [_resolve(p, base, root) for p in df[col]]

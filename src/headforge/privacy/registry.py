@@ -78,10 +78,10 @@ class Registry:
         """Open the registry named by ``$HEADFORGE_REGISTRY_URL`` or ``paths.registry_url``."""
         url = os.environ.get(REGISTRY_URL_ENV)
         if not url:
-            from headforge.config import PathsConfig, load_section, read_params
+            from headforge.context import Context
 
-            params = read_params(root / "params.yaml") if root else None
-            url = load_section(PathsConfig, "paths", params=params).registry_url
+            ctx = Context.load(root)
+            url, root = ctx.params.paths.registry_url, ctx.root
         return cls.from_url(url, root)
 
     def close(self) -> None:

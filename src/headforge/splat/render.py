@@ -17,10 +17,10 @@ import torch
 from torch import Tensor
 
 from headforge import backends
+from headforge.render_settings import BACKENDS, configured
 from headforge.splat import _torch
 from headforge.splat._reference import composite_dense, composite_sequential
 from headforge.splat.projection import (
-    ALPHA_THRESHOLD,
     Projected,
     RasterizeMode,
     camera_centers,
@@ -31,7 +31,6 @@ from headforge.splat.projection import (
 log = logging.getLogger(__name__)
 
 Backend = Literal["auto", "torch", "gsplat", "reference", "reference_sequential"]
-BACKENDS = ("auto", "torch", "gsplat", "reference", "reference_sequential")
 _warned_fallback = False
 TORCH_TILE_SIZE = 8
 """Default tile edge of the torch rasterizer: smaller tiles waste fewer pixel evaluations."""
@@ -152,7 +151,7 @@ def rasterize(
     *,
     sh_degree: int | None = None,
     background: Tensor | None = None,  # [D] or [C, D]
-    backend: Backend = "auto",
+    backend: Backend | None = None,
     near_plane: float = 0.01,
     far_plane: float = 1e10,
     eps2d: float = 0.3,
@@ -180,7 +179,10 @@ def rasterize(
     _check_inputs(means, quats, scales, opacities, colors, viewmats, Ks, width, height,
                   sh_degree, background)  # fmt: skip
     width, height = int(width), int(height)
-    chosen = _pick_backend(backend, means.device)
+    settings = configured()
+    chosen = _pick_backend(backend or settings["backend"], means.device)
+    if tile_size is None:
+        tile_size = settings["tile_size"]
     if tile_size is None:
         tile_size = 16 if chosen == "gsplat" else TORCH_TILE_SIZE
     elif tile_size < 1:
@@ -251,16 +253,4 @@ def _finish(
 
 def render_kwargs(cfg: Any) -> dict[str, Any]:
     """Keyword arguments for :func:`rasterize` from a ``RenderConfig`` (params.yaml ``render``)."""
-    if abs(cfg.alpha_threshold - ALPHA_THRESHOLD) > 1e-5:
-        raise ValueError(
-            f"render.alpha_threshold is {cfg.alpha_threshold}; only 1/255 (0.00392) is supported "
-            "(gsplat's kernels fix it): set it back in params.yaml"
-        )
-    return {
-        "backend": cfg.backend,
-        "tile_size": cfg.tile_size,
-        "near_plane": cfg.near,
-        "far_plane": cfg.far,
-        "alpha_max": cfg.alpha_max,
-        "transmittance_min": cfg.transmittance_min,
-    }
+    return {"backend": cfg.backend, "tile_size": cfg.tile_size}

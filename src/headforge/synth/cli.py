@@ -14,11 +14,11 @@ app = typer.Typer(help="Synthetic heads rendered with Blender + BlenderProc (syn
                   no_args_is_help=True)
 
 
-def _config(profile: str | None, overrides: dict[str, Any]) -> Any:
-    from headforge.config import SynthConfig, load_section
+def _context(profile: str | None, overrides: dict[str, Any]) -> Any:
+    from headforge.context import Context
 
-    return load_section(SynthConfig, "synth", profile=profile,
-                        overrides={k: v for k, v in overrides.items() if v is not None})
+    return Context.load(profile=profile, overrides={
+        "synth": {k: v for k, v in overrides.items() if v is not None}})
 
 
 @app.command()
@@ -33,22 +33,18 @@ def run(
     out: Path = typer.Option(None, help="output folder (default data/synth)"),
 ) -> None:
     """Render the dataset with params.yaml's synth settings (plus overrides)."""
-    from headforge.config import EvaluateConfig, HeadModelConfig, load_section
-    from headforge.paths import project_root
     from headforge.progress import ProgressBoard
     from headforge.synth import SynthFailed, build_dataset
 
-    cfg = _config(profile, {"identities": identities, "expressions": expressions,
+    ctx = _context(profile, {"identities": identities, "expressions": expressions,
                             "cameras": cameras, "width": size, "height": size,
                             "samples": samples, "max_workers": workers})
-    root = project_root()
     try:
         with ProgressBoard() as board:
             bar = board.add("synth shards", None, "shards")
             summary = build_dataset(
-                cfg, root, out_dir=out,
-                held_out=load_section(EvaluateConfig, "evaluate").held_out,
-                head_model=load_section(HeadModelConfig, "head_model", profile=profile),
+                ctx.params.synth, ctx.root, out_dir=out,
+                held_out=ctx.params.evaluate.held_out, head_model=ctx.params.head_model,
                 on_shard=lambda o, n, total: bar.update(n, total, last=o.shard,
                                                         ok="yes" if o.ok else "FAILED"))
     except SynthFailed as e:
@@ -71,20 +67,21 @@ def preview(
                              "--render)"),
 ) -> None:
     """A grid of identities x views with alpha masks, part segmentation and albedo."""
-    from headforge.paths import project_root
     from headforge.synth import build_dataset
     from headforge.synth.preview import write_contact_sheet
 
-    root = project_root()
     if not render:
+        from headforge.paths import project_root
+
+        root = project_root()
         folder = (data or root / "data" / "synth").resolve()
         # manifest paths are relative to the project holding <project>/data/synth
         typer.echo(write_contact_sheet(folder / "manifest.parquet", folder.parents[1], out,
                                        identities, tile=tile))
         return
-    cfg = _config(None, {"identities": identities, "expressions": 2, "cameras": 28,
-                         "width": tile, "height": tile, "samples": 32,
-                         "identities_per_shard": max(1, -(-identities // 2))})
+    cfg = _context(None, {"identities": identities, "expressions": 2, "cameras": 28,
+                          "width": tile, "height": tile, "samples": 32,
+                          "identities_per_shard": max(1, -(-identities // 2))}).params.synth
     with tempfile.TemporaryDirectory(prefix="synth-preview-") as tmp:
         base = Path(tmp)
         build_dataset(cfg, base, out_dir=base / "data" / "synth",

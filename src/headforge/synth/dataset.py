@@ -164,8 +164,14 @@ def build_dataset(cfg: SynthConfig, root: Path, out_dir: Path | None = None,
                 on_shard(done[futures[fut]], len(done), ctx.n_shards)
     outcomes = [done[s] for s in range(ctx.n_shards)]
     summary = finish(ctx, outcomes, time.perf_counter() - t0)
-    if summary.failed and raise_on_failure:
+    if raise_on_failure:
+        raise_if_failed(summary)
+    return summary
+
+
+def raise_if_failed(summary: DatasetSummary) -> None:
+    """:class:`SynthFailed` naming every failed shard and why (the others were kept)."""
+    if summary.failed:
         lines = "\n".join(f"  {k}: {v}" for k, v in sorted(summary.failed.items()))
         raise SynthFailed(f"{len(summary.failed)} of {summary.shards} shards failed (the others "
                           f"are in {summary.manifest}):\n{lines}")
-    return summary

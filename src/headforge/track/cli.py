@@ -59,37 +59,22 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Track subjects from data/captures (sequentially, without Prefect)."""
-    from headforge.config import ConfigError, HeadModelConfig, TrackConfig, load_section
-    from headforge.paths import project_root
-    from headforge.privacy import ConsentError, Registry
+    """Track subjects from data/captures (sequentially, without Prefect; the same entry as
+    the ``track`` stage)."""
+    from headforge.config import ConfigError
+    from headforge.context import Context
+    from headforge.track import entry
     from headforge.track.scene import SceneError
-    from headforge.track.stage import read_subjects, run_subject, write_summary
 
-    root = project_root()
     try:
-        cfg = load_section(TrackConfig, "track")
-        head_cfg = load_section(HeadModelConfig, "head_model")
-        captures = read_subjects(root / "data" / "captures" / "manifest.parquet", root)
+        ctx = Context.load()
+        out = entry.run(ctx, subject, skip_failed=True)
     except (ConfigError, SceneError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from e
-    todo = list(subject or sorted(captures))
-    outcomes, failed = [], {}
-    with Registry.from_config() as reg:
-        for s in todo:
-            try:
-                o = run_subject(s, captures.get(s, []), cfg, head_cfg, root, reg)
-            except (ConsentError, SceneError) as e:
-                failed[s] = str(e)
-                typer.echo(f"{s}: {e}", err=True)
-                continue
-            outcomes.append(o)
-            le = o.report["landmark_error"]
-            typer.echo(
-                f"{s}: {o.report['status_counts']}, landmark error mean "
-                f"{le['mean_px']:.2f} px, p95 {le['p95_px']:.2f} px"
-            )
-    write_summary(root / "results" / "metrics" / "track.json", outcomes, failed)
-    if failed:
+    for s, why in out["failed"].items():
+        typer.echo(f"{s}: {why}", err=True)
+    for s in out["tracked"]:
+        typer.echo(f"{s}: {out['status_counts'][s]}")
+    if out["failed"]:
         raise typer.Exit(3)

@@ -1,6 +1,6 @@
 """Landmark detection front door: pick a detector from the config, detect through a cache.
 
->>> det = make_detector(load_section(TrackConfig, "track"))
+>>> det = make_detector(Context.load(root).params.track)
 >>> res = detect_landmarks(det, image, cache=LandmarkCache("results/track/.landmark_cache"))
 >>> res68 = to_ibug68(res)   # MediaPipe's 478 points -> the 68-point layout
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from headforge.config import RetentionConfig, load_section, read_params
+from headforge.config import RetentionConfig
 from headforge.privacy.forget.dvcstore import DvcLayout, probe_layout
 from headforge.privacy.forget.prefect_runs import FlowRunCatalog
 
@@ -108,8 +108,10 @@ def load_settings(root: Path, config: RetentionConfig | None = None,
     ``flow_runs`` is the Prefect API to clean (the Prefect tasks pass the configured one)."""
     root = root.resolve()
     if config is None:
-        params = read_params(root / "params.yaml") if (root / "params.yaml").is_file() else {}
-        config = load_section(RetentionConfig, "retention", params=params)
+        from headforge.context import Context
+
+        config = (Context.load(root).params.retention if (root / "params.yaml").is_file()
+                  else RetentionConfig())
     storage = default_prefect_storage(root) if prefect_storage is None else prefect_storage
     return ForgetSettings(root=root, config=config,
                           layout=layout if layout is not None else probe_layout(root),
