@@ -276,6 +276,23 @@ class TrainPriorConfig:
     """TorchScript LPIPS file (none ships with the project: empty = the LPIPS term is skipped)."""
     checkpoint_every: int = 100
     """Write a resumable checkpoint every N steps (atomic; a killed run resumes from it)."""
+    architecture: str = "uv_cnn"
+    """Decoder architecture (a name in ``headforge.prior.architectures``; checkpoints record
+    it and rebuild the decoder from it)."""
+    encoder: bool = False
+    """Train SynShot's identity encoder with the decoder (codes from unprojected photos, the
+    feed-forward avatar) instead of an auto-decoder's per-identity latents only."""
+    encoder_channels: int = 32
+    """Channels of the encoder's first level."""
+    input_views: int = 3
+    """Encoder training: photos per identity, drawn from 1..input_views."""
+    input_max_angle: float = 60.0
+    """Encoder training: photos only from cameras within this angle of the face's front."""
+    appearance_dropout: float = 0.2
+    """Encoder training: probability that the photos are hidden (the code alone makes the
+    head)."""
+    color_jitter: float = 0.15
+    """Encoder training: per-identity colour gain range (+-), applied to photos and target."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -339,6 +356,9 @@ class InvertConfig:
     """Render resolution during inversion (capped at the input images' size)."""
     baseline_lr: float = 1e-2
     """Adam learning rate of the no-prior baseline's free Gaussian parameters."""
+    photo_colours: bool = True
+    """Unproject the input photos into UV space and blend their colours into the Gaussians
+    (the decoder's skip path); the prior fills what the photos did not see."""
     turntable_frames: int = 24
     """Frames of the turntable GIF."""
     input_max_angle: float = 60.0

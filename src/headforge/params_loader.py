@@ -16,7 +16,7 @@ import yaml
 
 from headforge.paths import project_root
 
-PROFILES = ("tiny", "paper")
+PROFILES = ("tiny", "quality", "paper")
 
 T = TypeVar("T")
 

@@ -126,7 +126,9 @@ def test_bad_device_names_the_fix(heads_manifest: Path, tmp_path: Path) -> None:
         pytest.skip("needs a machine without CUDA")
     views, _ = training_views(heads_manifest)
     head, parts = load_head(HEAD)
-    with pytest.raises(RuntimeError, match="set device: auto or cpu"):
+    from headforge.params_loader import ConfigError
+
+    with pytest.raises(ConfigError, match="set train_prior.device: auto or cpu"):
         train(dataclasses.replace(TINY_TRAIN, device="cuda"), views, tmp_path, head, parts)
 
 

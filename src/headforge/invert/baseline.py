@@ -2,7 +2,7 @@
 
 Same sample points, same binding to the posed mesh and the same activations as the prior's
 avatars, but each Gaussian's raw parameters are free tensors initialised like the decoder's
-untrained output (no offset, identity rotation, spacing-sized, opaque, grey). It is fitted to
+untrained output (:meth:`headforge.prior.layout.ChannelLayout.initial`). It is fitted to
 the same inputs with the same image energy, for a given wall-time budget (the inversion's).
 """
 
@@ -18,9 +18,9 @@ from headforge.config import InvertConfig
 from headforge.invert.core import InversionInputs, StepCallback, frame_groups, render_frames
 from headforge.optim import Phase, PhaseReport, run_phase
 from headforge.prior.gaussians import GaussianBatch, activate_on_mesh
+from headforge.prior.layout import ChannelLayout
 from headforge.prior.losses import gaussian_regularisers, photometric_terms
 from headforge.prior.model import HeadPrior
-from headforge.prior.network import sh_coeffs
 from headforge.prior.render import Rendered, render_head
 
 
@@ -33,12 +33,8 @@ class FreeGaussians(nn.Module):
         super().__init__()
         self._prior = [prior]
         n = prior.n_gaussians
-        k = sh_coeffs(prior.spec.decoder.sh_degree)
-        raw = torch.zeros(1, n, 11 + 3 * k, device=shape.device)
-        raw[..., 3] = 1.0  # identity rotation
-        raw[..., 9] = -0.7  # thinner along the normal, as the decoder's initial output
-        raw[..., 10] = 2.0  # opacity ~0.88
-        self.raw = nn.Parameter(raw)
+        init = ChannelLayout(prior.spec.decoder.sh_degree).initial().to(shape.device)
+        self.raw = nn.Parameter(init.expand(1, n, -1).clone())
         self.register_buffer("shape", shape.detach().clone().view(-1))
 
     @property

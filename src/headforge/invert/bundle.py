@@ -3,6 +3,7 @@
 A bundle folder (``results/invert/<subject>/``) holds:
 
 * ``decoder.pt``: the fine-tuned decoder weights; ``latent.pt``: identity code and shape;
+* ``appearance.pt``: the input photos' colours and confidence in UV space (the skip path);
 * ``inputs.npz``: the tracking parameters, cameras and corrections used;
 * ``avatar.ply``: the Gaussians in the neutral pose (standard 3DGS layout);
 * ``renders/``: novel views (``view_XX.png``) and novel expressions (``expr_XX.png``);
@@ -31,10 +32,11 @@ from headforge.invert.baseline import BaselineResult, FreeGaussians
 from headforge.invert.core import Avatar, InversionInputs, InversionResult, probe_expressions
 from headforge.invert.views import camera_centres
 from headforge.io_utils import atomic_path, sha256_file
+from headforge.prior import architectures
+from headforge.prior.appearance import PhotoAppearance
 from headforge.prior.data import PARAM_KEYS, load_params
 from headforge.prior.gaussians import GaussianBatch
 from headforge.prior.model import HeadPrior
-from headforge.prior.network import UVDecoder
 from headforge.prior.render import render_head
 
 Drivable = Avatar | FreeGaussians
@@ -137,6 +139,8 @@ def write_bundle(
         torch.save(av.decoder.state_dict(), tmp / "decoder.pt")
         torch.save({"latent": av.latent.detach().cpu(), "shape": av.shape.cpu()},
                    tmp / "latent.pt")
+        if av.appearance is not None:
+            torch.save(av.appearance.state(), tmp / "appearance.pt")
         np.savez(tmp / "inputs.npz", K=inputs.K.numpy(), w2c=inputs.w2c.numpy(),
                  camera_delta=result.camera_delta.cpu().numpy(),
                  expr_delta=result.expr_delta.cpu().numpy(),
@@ -172,6 +176,8 @@ def write_bundle(
                         "final_loss": s.history[-1] if s.history else None}
                        for s in result.stages],
             "wall_seconds": result.seconds,
+            "feedforward_seconds": result.feedforward_seconds,
+            "photo_colours": av.appearance is not None,
         }
         if baseline is not None:
             torch.save({"raw": baseline.model.raw.detach().cpu(),
@@ -211,10 +217,14 @@ def load_bundle(bundle_dir: Path, prior: HeadPrior) -> LoadedBundle:
         raise FileNotFoundError(f"{bundle_dir} is not an avatar bundle (no card.json): run "
                                 "`headforge invert run` first")
     dev = prior.device
-    dec = UVDecoder(prior.spec.decoder).to(dev)
+    dec = architectures.build_decoder(prior.spec.architecture, prior.spec.decoder).to(dev)
     dec.load_state_dict(torch.load(bundle_dir / "decoder.pt", map_location=dev))
     lat = torch.load(bundle_dir / "latent.pt", map_location=dev)
-    avatar = Avatar(prior, dec, lat["latent"], lat["shape"])
+    app = None
+    if (bundle_dir / "appearance.pt").is_file():
+        app = PhotoAppearance.from_state(
+            torch.load(bundle_dir / "appearance.pt", map_location=dev)).to(dev)
+    avatar = Avatar(prior, dec, lat["latent"], lat["shape"], app)
     for p in avatar.parameters():
         p.requires_grad_(False)
     base = None

@@ -1,7 +1,11 @@
-"""Few-shot inversion of the prior by two-stage pivotal tuning.
+"""Few-shot inversion of the prior by two-stage pivotal tuning (SynShot).
 
-Stage ``latent``: the identity code (from the prior's mean code) is optimised with the network
-frozen, jointly with small per-view camera corrections and per-frame expression corrections.
+The input photos are first unprojected into UV space (:mod:`headforge.prior.appearance`): the
+colours reach the Gaussians through the decoder's skip path, and the identity encoder turns
+them into the starting code (the feed-forward avatar, :mod:`headforge.invert.feedforward`;
+a prior without an encoder starts from its mean code).
+Stage ``latent``: the identity code is optimised with the network frozen, jointly with small
+per-view camera corrections and per-frame expression corrections.
 Stage ``decoder``: the code is fixed and a copy of the decoder is fine-tuned with a small
 learning rate; a view-regularisation term keeps renders from reference views around the head
 close to those of the pre-tuning avatar. Both run through :func:`headforge.optim.run_phases`
@@ -23,11 +27,14 @@ from torch import Tensor, nn
 from headforge.config import InvertConfig
 from headforge.invert.views import camera_centres, corrected_w2c, reference_w2c
 from headforge.optim import EarlyStop, Phase, PhaseReport, run_phase
+from headforge.prior.appearance import PhotoAppearance, unproject
 from headforge.prior.gaussians import GaussianBatch
 from headforge.prior.losses import gaussian_regularisers, photometric_terms
 from headforge.prior.model import HeadPrior
-from headforge.prior.network import UVDecoder
 from headforge.prior.render import Rendered, render_head
+
+UVDecoder = nn.Module
+"""Any decoder architecture (:mod:`headforge.prior.architectures`)."""
 
 
 @dataclass
@@ -64,17 +71,19 @@ class InversionInputs:
 
 
 class Avatar(nn.Module):
-    """An inverted head: the prior's frozen machinery, a tuned decoder, a code and a shape."""
+    """An inverted head: the prior's frozen machinery, a (tuned) decoder, a code, a shape and
+    the photos' colours in UV space (None: the prior's colours alone)."""
 
     shape: Tensor
 
-    def __init__(self, prior: HeadPrior, decoder: UVDecoder, latent: Tensor, shape: Tensor
-                 ) -> None:
+    def __init__(self, prior: HeadPrior, decoder: UVDecoder, latent: Tensor, shape: Tensor,
+                 appearance: PhotoAppearance | None = None) -> None:
         super().__init__()
         self._prior = [prior]
         self.decoder = decoder
         self.latent = nn.Parameter(latent.detach().clone().view(-1))
         self.register_buffer("shape", shape.detach().clone().view(-1))
+        self.appearance = appearance
 
     @property
     def prior(self) -> HeadPrior:
@@ -91,7 +100,9 @@ class Avatar(nn.Module):
         """Placed Gaussians [B, N] for parameters [B, D] (the avatar's shape unless keep_shape)."""
         p = dict(params) if keep_shape else self.with_identity(params)
         b = p["expr"].shape[0]
-        return self.prior(self.latent.expand(b, -1), p, decoder=self.decoder).gaussians
+        photo = self.appearance.photo() if self.appearance is not None else None
+        return self.prior(self.latent.expand(b, -1), p, decoder=self.decoder,
+                          photo=photo).gaussians
 
     @torch.no_grad()
     def render(self, params: Mapping[str, Tensor], K: Tensor, w2c: Tensor, width: int,
@@ -113,6 +124,10 @@ class InversionResult:
     frame_index: Tensor
     """[S] input image -> unique frame."""
     seconds: float
+    feedforward: Avatar | None = None
+    """The avatar before tuning (encoder code, prior's decoder, the photos' colours)."""
+    feedforward_seconds: float = 0.0
+    """Wall time of the unprojection and the encoder (the feed-forward avatar)."""
 
 
 def step_budget(base: int, per_frame: int, frames: int) -> int:
@@ -171,6 +186,7 @@ class _Problem:
     z: Tensor  # [L] identity code (free in stage 1)
     cam: Tensor  # [S,6] camera corrections (free in stage 1)
     dexpr: Tensor  # [U,E] expression corrections (free in stage 1)
+    photo: tuple[Tensor, Tensor] | None = None  # skip-path colours per Gaussian
     ref: dict[str, Any] = field(default_factory=dict)
     calls: int = 0
 
@@ -186,7 +202,8 @@ class _Problem:
     def energy(self, stage: Phase) -> dict[str, Tensor]:
         h, w = self.images.shape[1:3]
         p = self.frame_params(self.first)
-        g = self.prior(self.z.expand(len(self.first), -1), p, decoder=self.decoder).gaussians
+        g = self.prior(self.z.expand(len(self.first), -1), p, decoder=self.decoder,
+                       photo=self.photo).gaussians
         wc = corrected_w2c(self.w2c, self.cam)
         rgb, alpha = render_frames(g, self.members(), self.K, wc, w, h)
         terms = photometric_terms(rgb, alpha, self.images, self.masks)
@@ -195,11 +212,25 @@ class _Problem:
         if "view" in stage.terms:  # one reference render per step, in turn
             ref = self.ref["items"][self.calls % len(self.ref["items"])]
             self.calls += 1
-            gr = self.prior(self.z.expand(1, -1), ref["params"], decoder=self.decoder).gaussians
+            gr = self.prior(self.z.expand(1, -1), ref["params"], decoder=self.decoder,
+                            photo=self.photo).gaussians
             r = render_head(gr, self.ref["K"], ref["w2c"], w, h)
             terms["view"] = (r.rgb - ref["rgb"]).abs().mean() + \
                 (r.alpha - ref["alpha"]).abs().mean()
         return terms
+
+
+def photo_appearance(prior: HeadPrior, inputs: InversionInputs) -> PhotoAppearance:
+    """The inputs unprojected into the prior's UV space (colour, confidence, positions)."""
+    return unproject(prior, inputs.images, inputs.masks, inputs.K, inputs.w2c, inputs.params)
+
+
+def initial_code(prior: HeadPrior, appearance: PhotoAppearance | None) -> Tensor:
+    """[L] starting code: the encoder's for these photos, else the mean training code."""
+    if appearance is None or prior.encoder is None:
+        return prior.mean_latent().clone()
+    with torch.no_grad():
+        return prior.encode(appearance.encoder_input())[0].detach().clone()
 
 
 def invert(
@@ -208,21 +239,30 @@ def invert(
     cfg: InvertConfig,
     callback: StepCallback | None = None,
 ) -> InversionResult:
-    """Pivotal tuning of ``prior`` to ``inputs``; the prior itself is never modified."""
+    """Pivotal tuning of ``prior`` to ``inputs``; the prior itself is never modified.
+
+    With ``cfg.photo_colours`` the photos' colours reach the Gaussians through the skip path
+    in every phase; the code starts at the encoder's (the feed-forward avatar, returned as
+    ``feedforward``)."""
     t0 = time.perf_counter()
     dev = prior.device
     params = {k: v.to(dev, torch.float32) for k, v in inputs.params.items()}
     frame_index, first = frame_groups(params)
     n_frames = int(first.shape[0])
+    app = photo_appearance(prior, inputs) if cfg.photo_colours else None
+    z0 = initial_code(prior, app).to(dev)
+    shape = params["shape"].mean(0)
+    ff = Avatar(prior, prior.decoder, z0, shape, app)
+    t_ff = time.perf_counter() - t0
     pb = _Problem(
         prior=prior, decoder=copy.deepcopy(prior.decoder), images=inputs.images.to(dev),
         masks=inputs.masks.to(dev), K=inputs.K.to(dev), w2c=inputs.w2c.to(dev), params=params,
-        frame_index=frame_index.to(dev), first=first.to(dev), shape=params["shape"].mean(0),
-        z=prior.mean_latent().clone().to(dev),
-        cam=torch.zeros(len(frame_index), 6, device=dev),
+        frame_index=frame_index.to(dev), first=first.to(dev), shape=shape,
+        z=z0.clone(), cam=torch.zeros(len(frame_index), 6, device=dev),
         dexpr=torch.zeros(n_frames, params["expr"].shape[-1], device=dev),
+        photo=app.photo() if app is not None else None,
     )
-    frozen = [*prior.decoder.parameters(), prior.latents]
+    frozen = [*prior.parameters()]
     flags = [p.requires_grad for p in frozen]
     for p in frozen:
         p.requires_grad_(False)
@@ -249,18 +289,19 @@ def invert(
                 pb.ref.update(_reference_renders(
                     prior, pb.decoder, pb.z, pb.frame_params(pb.first[:1]), pb.K, pb.w2c,
                     cfg.reference_views, cfg.reference_expressions, pb.images.shape[2],
-                    pb.images.shape[1]))
+                    pb.images.shape[1], pb.photo))
             results.append(run_phase(groups, stage2, pb.energy, weights, callback))
     finally:
         for p, f in zip(frozen, flags, strict=True):
             p.requires_grad_(f)
-    avatar = Avatar(prior, pb.decoder, pb.z.detach(), pb.shape)
-    for p in avatar.parameters():
-        p.requires_grad_(False)
+    avatar = Avatar(prior, pb.decoder, pb.z.detach(), pb.shape, app)
+    for m in (avatar, ff):
+        for p in m.parameters():
+            p.requires_grad_(False)
     return InversionResult(
         avatar=avatar, stages=results, camera_delta=pb.cam.detach(),
         expr_delta=pb.dexpr.detach(), frame_index=frame_index.cpu(),
-        seconds=time.perf_counter() - t0,
+        seconds=time.perf_counter() - t0, feedforward=ff, feedforward_seconds=t_ff,
     )
 
 
@@ -284,13 +325,14 @@ def probe_expressions(like: Mapping[str, Tensor], n: int, seed: int = 1
 
 def _reference_renders(prior: HeadPrior, decoder: UVDecoder, z: Tensor,
                        params: dict[str, Tensor], K: Tensor, w2c: Tensor, n_views: int,
-                       n_expressions: int, w: int, h: int) -> dict[str, Any]:
+                       n_expressions: int, w: int, h: int,
+                       photo: tuple[Tensor, Tensor] | None = None) -> dict[str, Any]:
     """Renders of the pre-tuning avatar used by the view-regularisation term: ``n_views``
     cameras around the head at the first input frame, plus the first input camera at
     ``n_expressions`` probe expressions (so tuning on one expression keeps the others)."""
     params = {k: v.detach() for k, v in params.items()}
     z = z.detach()
-    g = prior(z.expand(1, -1), params, decoder=decoder).gaussians
+    g = prior(z.expand(1, -1), params, decoder=decoder, photo=photo).gaussians
     centre = g.means[0].mean(0)
     radius = float(camera_centres(w2c).sub(centre).norm(dim=-1).mean())
     ring = torch.from_numpy(reference_w2c(centre.cpu().numpy().astype(np.float64), radius,
@@ -301,7 +343,7 @@ def _reference_renders(prior: HeadPrior, decoder: UVDecoder, z: Tensor,
     for p in probe_expressions(params, n_expressions):
         refs.append({"params": p, "w2c": w2c[:1]})
     for ref in refs:
-        gr = prior(z.expand(1, -1), ref["params"], decoder=decoder).gaussians
+        gr = prior(z.expand(1, -1), ref["params"], decoder=decoder, photo=photo).gaussians
         r = render_head(gr, K[:1], ref["w2c"], w, h)
         ref["rgb"], ref["alpha"] = r.rgb, r.alpha
     return {"items": refs, "K": K[:1]}

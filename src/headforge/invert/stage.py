@@ -17,14 +17,15 @@ import pandas as pd
 import torch
 
 from headforge.config import HeadModelConfig, InvertConfig
+from headforge.context import resolve_device
 from headforge.invert.baseline import fit_baseline
 from headforge.invert.bundle import write_bundle
 from headforge.invert.core import InversionInputs, StepCallback, invert
 from headforge.invert.views import frontal_views, pick_frames
+from headforge.prior.checkpoint import load_checkpoint, prior_from_checkpoint
 from headforge.prior.data import ViewSet, has_params, load_views, on_black
 from headforge.prior.model import HeadPrior
 from headforge.prior.stage import load_head
-from headforge.prior.train import load_checkpoint, prior_from_checkpoint, resolve_device
 
 
 def load_prior(checkpoint: Path, head_cfg: HeadModelConfig, device: str = "auto") -> HeadPrior:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from headforge.prior.layout import ChannelLayout
 from headforge.prior.network import GaussianMaps, sample_maps
 
 
@@ -72,11 +73,39 @@ def place_gaussians(
     binding: Binding,
     max_offset: float,
     scale_mult: float = 0.7,
+    photo: tuple[Tensor, Tensor] | None = None,
 ) -> GaussianBatch:
     """Sample raw maps [B, C, R, R] at the binding's UV points and place them on the posed
-    mesh (verts [B, V, 3], faces [F, 3])."""
+    mesh (verts [B, V, 3], faces [F, 3]).
+
+    ``photo`` = (colour [B, N, 3] in [0, 1], confidence [B, N, 1]) per Gaussian, unprojected
+    from the subject's photos (:mod:`headforge.prior.appearance`): the appearance skip path
+    blends it into the colour channels (:func:`blend_photo_colour`)."""
     raw = sample_maps(maps.stacked(), binding.uv)  # [B,N,C]
+    if photo is not None:
+        res = None if maps.color_residual is None else sample_maps(maps.color_residual,
+                                                                   binding.uv)
+        raw = blend_photo_colour(raw, photo[0], photo[1], res)
     return activate_on_mesh(raw, verts, faces, binding, max_offset, scale_mult)
+
+
+def blend_photo_colour(raw: Tensor, photo: Tensor, conf: Tensor, residual: Tensor | None
+                       ) -> Tensor:
+    """Raw parameters [B, N, C] whose colour is ``conf * photo + (1 - conf) * decoder colour``
+    (in colour space, back to a logit) plus ``conf * residual`` (a learned correction of the
+    photos' lighting); plain RGB layouts only."""
+    layout = ChannelLayout(0)
+    if raw.shape[-1] != layout.channels:
+        raise ValueError("the appearance skip path needs plain RGB colours: set "
+                         "train_prior.sh_degree: 0")
+    sl = layout.slices()["color"]
+    b = raw.shape[0]
+    photo, conf = photo.expand(b, -1, -1), conf.expand(b, -1, -1)
+    mixed = conf * photo + (1.0 - conf) * torch.sigmoid(raw[..., sl])
+    logit = torch.logit(mixed.clamp(1e-4, 1.0 - 1e-4))
+    if residual is not None:
+        logit = logit + conf * residual
+    return torch.cat([raw[..., :sl.start], logit, raw[..., sl.stop:]], dim=-1)
 
 
 def activate_on_mesh(
@@ -87,12 +116,16 @@ def activate_on_mesh(
     max_offset: float,
     scale_mult: float = 0.7,
 ) -> GaussianBatch:
-    """Activate per-Gaussian raw parameters [B, N, 11 + 3K] (channel order of
-    :meth:`GaussianMaps.stacked`) and put them on the posed mesh verts [B, V, 3]."""
+    """Activate per-Gaussian raw parameters [B, N, C] (channel order of
+    :class:`headforge.prior.layout.ChannelLayout`) and put them on the posed mesh verts
+    [B, V, 3]."""
     from headforge.splat.gaussians import bind_to_triangles, triangle_frames
 
-    off_raw, rot_raw, sc_raw, op_raw, col_raw = raw.split(
-        [3, 4, 3, 1, raw.shape[-1] - 11], dim=-1)
+    layout = ChannelLayout.for_channels(raw.shape[-1])
+    k = layout.color_coeffs
+    parts = layout.split(raw)
+    off_raw, rot_raw, sc_raw = parts["offset"], parts["rotation"], parts["scale"]
+    op_raw, col_raw = parts["opacity"], parts["color"]
     frames = triangle_frames(verts, faces)
     s_f = frames.scale[:, binding.face_index].unsqueeze(-1)  # [B,N,1] triangle size (m)
     area = 0.5 * torch.linalg.cross(
@@ -107,7 +140,6 @@ def activate_on_mesh(
     bound = bind_to_triangles(binding.face_index, binding.bary, offsets / s_f.clamp_min(1e-9),
                               rot_raw, sc_raw + log_rel, frames)
     opac = torch.sigmoid(op_raw.squeeze(-1))
-    k = col_raw.shape[-1] // 3
     if k == 1:
         colors = torch.sigmoid(col_raw)
     else:

@@ -18,8 +18,10 @@ import torch
 from torch import Tensor, nn
 
 from headforge.morphable import MorphableHead
+from headforge.prior import architectures
+from headforge.prior.encoder import EncoderSpec, IdentityEncoder
 from headforge.prior.gaussians import Binding, GaussianBatch, place_gaussians
-from headforge.prior.network import DecoderSpec, GaussianMaps, UVDecoder
+from headforge.prior.network import DecoderSpec, GaussianMaps
 from headforge.prior.uv import part_samples, uv_area, uv_grid_samples
 
 HAIR_PARTS = ("scalp",)
@@ -33,7 +35,7 @@ class PriorSpec:
     """Everything needed to rebuild a :class:`HeadPrior` (saved in checkpoints)."""
 
     decoder: DecoderSpec
-    """Decoder shape."""
+    """Decoder shape (the spec type of ``architecture``)."""
     subjects: tuple[str, ...]
     """Training identity names, one latent row each."""
     face_density: float = 1.0
@@ -46,6 +48,10 @@ class PriorSpec:
     """Initial Gaussian size relative to the 3D sample spacing."""
     head_model: Mapping[str, Any] = field(default_factory=dict)
     """Keyword arguments of ``load_head_model`` (source, paths, n_shape, n_expr)."""
+    architecture: str = architectures.DEFAULT
+    """Decoder architecture name (:mod:`headforge.prior.architectures`)."""
+    encoder: EncoderSpec | None = None
+    """Identity encoder shape, None for an auto-decoder only prior."""
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -56,8 +62,11 @@ class PriorSpec:
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> PriorSpec:
         d = dict(d)
-        d["decoder"] = DecoderSpec(**d["decoder"])
+        d.setdefault("architecture", architectures.DEFAULT)  # checkpoints before the registry
+        d["decoder"] = architectures.spec_from_dict(d["architecture"], d["decoder"])
         d["subjects"] = tuple(d["subjects"])
+        enc = d.get("encoder")
+        d["encoder"] = EncoderSpec(**enc) if enc else None
         return PriorSpec(**d)
 
 
@@ -95,7 +104,8 @@ class HeadPrior(nn.Module):
         super().__init__()
         self.spec = spec
         self._head = [head]  # a list keeps the head model's buffers out of state_dict
-        self.decoder = UVDecoder(spec.decoder)
+        self.decoder = architectures.build_decoder(spec.architecture, spec.decoder)
+        self.encoder = IdentityEncoder(spec.encoder) if spec.encoder is not None else None
         n = max(len(spec.subjects), 1)
         self.latents = nn.Parameter(torch.randn(n, spec.decoder.latent_dim) * 0.01)
         if head.uvs is None or head.uv_faces is None:
@@ -180,16 +190,37 @@ class HeadPrior(nn.Module):
         out[:, self.g_texel] = val
         return out.view(b, r, r, 3).permute(0, 3, 1, 2)
 
+    def encode(self, encoder_input: Tensor, encoder: nn.Module | None = None) -> Tensor:
+        """Identity codes [B, L] from encoder inputs [B, 7, R, R]
+        (:meth:`headforge.prior.appearance.PhotoAppearance.encoder_input`); the mean training
+        code for a prior without an encoder."""
+        enc = encoder if encoder is not None else self.encoder
+        if enc is None:
+            return self.mean_latent().expand(encoder_input.shape[0], -1).clone()
+        out: Tensor = enc(encoder_input.to(self.device))
+        return out
+
     def forward(self, z: Tensor, params: Mapping[str, Tensor],
-                decoder: nn.Module | None = None) -> PriorOutput:
+                decoder: nn.Module | None = None,
+                photo: tuple[Tensor, Tensor] | None = None) -> PriorOutput:
         """Decode identity codes z [B, L] under per-item parameters into placed Gaussians.
 
-        ``decoder`` replaces the prior's decoder (inversion fine-tunes a copy).
+        ``decoder`` replaces the prior's decoder (inversion fine-tunes a copy); ``photo`` is
+        the (colour [B|1, N, 3], confidence [B|1, N, 1]) unprojected from the subject's photos
+        (:func:`headforge.prior.appearance.unproject`) for the appearance skip path.
         """
         dec = decoder if decoder is not None else self.decoder
         p = {k: self._to(v) for k, v in params.items()}
         maps = dec(z, expression_vector(p), self.expression_map(p))
         verts = self.pose(p)
         g = place_gaussians(maps, verts, self.faces, self.binding(), self.spec.max_offset,
-                            self.spec.scale_mult)
+                            self.spec.scale_mult, photo=photo)
         return PriorOutput(maps=maps, vertices=verts, gaussians=g)
+
+    def decode(self, z: Tensor, params: Mapping[str, Tensor],
+               photo: tuple[Tensor, Tensor] | None = None) -> GaussianBatch:
+        """The public decode call: placed Gaussians [B, N] for codes z [B, L] (or [L]) under
+        expression/pose parameters [B, D] (``photo`` as in :meth:`forward`)."""
+        b = next(iter(params.values())).shape[0]
+        z = z.view(1, -1).expand(b, -1) if z.dim() == 1 else z
+        return self(z, params, photo=photo).gaussians

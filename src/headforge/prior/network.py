@@ -20,6 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from headforge.prior.layout import ChannelLayout, sh_coeffs
+
+__all__ = ["DecoderSpec", "GaussianMaps", "UVDecoder", "sample_maps", "sh_coeffs"]
+
 
 @dataclass(frozen=True)
 class DecoderSpec:
@@ -42,6 +46,11 @@ class DecoderSpec:
     pos_channels: int = 4
     """Channels of the learned positional map fed to each level."""
 
+    @property
+    def layout(self) -> ChannelLayout:
+        """The raw channel layout of this decoder's output."""
+        return ChannelLayout(self.sh_degree)
+
 
 @dataclass
 class GaussianMaps:
@@ -57,15 +66,22 @@ class GaussianMaps:
     """[B, 1, R, R] opacity logit."""
     color: Tensor
     """[B, 3*K, R, R] colour logits (K=1) or SH coefficients (K=(deg+1)^2)."""
+    color_residual: Tensor | None = None
+    """[B, 3, R, R] correction added to the photo colour where the appearance skip path
+    (:mod:`headforge.prior.appearance`) is used; None for architectures without one."""
 
     def stacked(self) -> Tensor:
-        """All maps concatenated along channels: ``[B, 14 + 3(K-1), R, R]``."""
+        """All maps concatenated along channels in :mod:`headforge.prior.layout` order."""
         return torch.cat([self.offset, self.rotation, self.scale, self.opacity, self.color], 1)
 
-
-def sh_coeffs(degree: int) -> int:
-    """Number of SH coefficients per colour channel for ``degree``."""
-    return (degree + 1) ** 2
+    @staticmethod
+    def from_raw(raw: Tensor, layout: ChannelLayout, residual: Tensor | None = None
+                 ) -> GaussianMaps:
+        """Named maps from raw channels ``[B, C, R, R]`` in the layout's order."""
+        parts = layout.split(raw, dim=1)
+        return GaussianMaps(offset=parts["offset"], rotation=parts["rotation"],
+                            scale=parts["scale"], opacity=parts["opacity"],
+                            color=parts["color"], color_residual=residual)
 
 
 class _UpBlock(nn.Module):
@@ -102,9 +118,12 @@ class UVDecoder(nn.Module):
         self.blocks = nn.ModuleList(
             [_UpBlock(widths[i] + extra, widths[i + 1]) for i in range(self.levels)]
         )
-        k = sh_coeffs(spec.sh_degree)
-        self.out_channels = 3 + 4 + 3 + 1 + 3 * k
+        self.layout = spec.layout
+        self.out_channels = self.layout.channels
         self.head = nn.Conv2d(widths[-1] + extra, self.out_channels, 1)
+        # correction of the photos' colour on the appearance skip path (starts at zero: an
+        # untrained or older decoder passes the photos' colours through unchanged)
+        self.residual = nn.Conv2d(widths[-1] + extra, 3, 1)
         # A learned per-texel bias: the mean head (where hair, lips, eyes are and their usual
         # colours) is learned directly in UV, the CNN only models identity/expression changes.
         self.mean_map = nn.Parameter(torch.zeros(1, self.out_channels, r, r))
@@ -112,13 +131,11 @@ class UVDecoder(nn.Module):
 
     def _init_head(self) -> None:
         nn.init.normal_(self.head.weight, std=1e-3)
-        b = torch.zeros(self.out_channels)
-        b[3] = 1.0  # identity quaternion (w first)
-        b[9] = -0.7  # thinner along the surface normal: exp(-0.7) ~ 0.5
-        b[10] = 2.0  # opacity logit: sigmoid(2) ~ 0.88
-        assert self.head.bias is not None
+        nn.init.zeros_(self.residual.weight)
+        assert self.head.bias is not None and self.residual.bias is not None
         with torch.no_grad():
-            self.head.bias.copy_(b)
+            self.head.bias.copy_(self.layout.initial())
+            self.residual.bias.zero_()
 
     def forward(self, z: Tensor, expr: Tensor, expr_map: Tensor) -> GaussianMaps:
         """z: [B, L]; expr: [B, E]; expr_map: [B, 3, R, R] -> raw maps at R x R."""
@@ -136,14 +153,9 @@ class UVDecoder(nn.Module):
             size = 4 * 2 ** (i + 1)
             x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
             x = blk(torch.cat([x, _resize(pos, size), _resize(expr_map, size)], dim=1))
-        out = self.head(torch.cat([x, pos, expr_map], dim=1)) + self.mean_map
-        return GaussianMaps(
-            offset=out[:, 0:3],
-            rotation=out[:, 3:7],
-            scale=out[:, 7:10],
-            opacity=out[:, 10:11],
-            color=out[:, 11:],
-        )
+        feat = torch.cat([x, pos, expr_map], dim=1)
+        out = self.head(feat) + self.mean_map
+        return GaussianMaps.from_raw(out, self.layout, self.residual(feat))
 
 
 def _resize(t: Tensor, size: int) -> Tensor:

@@ -35,15 +35,26 @@ import torch
 from torch import Tensor, nn
 
 from headforge.config import TrainPriorConfig
-from headforge.io_utils import atomic_path, sha256_bytes, sha256_file, write_text_atomic
+from headforge.io_utils import sha256_bytes, sha256_file, write_text_atomic
 from headforge.morphable import MorphableHead
+from headforge.prior import architectures
+from headforge.prior.checkpoint import (
+    CHECKPOINT_FORMAT,
+    load_checkpoint,
+    prior_from_checkpoint,
+    resolve_device,
+    save_checkpoint,
+)
 from headforge.prior.data import ViewSet
+from headforge.prior.encoder import EncoderSpec
 from headforge.prior.losses import LPIPS, gaussian_regularisers, photometric_terms, psnr
 from headforge.prior.model import HeadPrior, PriorSpec
-from headforge.prior.network import DecoderSpec
 from headforge.prior.render import render_head
+from headforge.prior.user_inputs import InputSampler, InputSampling
 
-CHECKPOINT_FORMAT = 1
+__all__ = ["CHECKPOINT_FORMAT", "TrainCallback", "TrainResult", "build_prior",
+           "load_checkpoint", "prior_from_checkpoint", "resolve_device", "run_key",
+           "save_checkpoint", "train"]
 
 
 class TrainCallback:
@@ -72,71 +83,27 @@ class TrainResult:
     """Wall time of this process's run."""
     n_gaussians: int
     """Gaussians per head."""
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available (the local rank's GPU under torchrun), else CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        return torch.device("cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"train_prior.device is {name!r} but torch sees no CUDA device: "
-                           "set device: auto or cpu")
-    return dev
+    last_step_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time of the last step's parts: data (encoder inputs), decode, rasterize, loss,
+    backward (which includes the rasterizer's and decoder's backward passes)."""
 
 
 def build_prior(cfg: TrainPriorConfig, subjects: Sequence[str], head: MorphableHead,
                 part_names: Sequence[str], head_model: dict[str, Any] | None = None) -> HeadPrior:
     """A fresh prior sized by ``cfg`` with one latent per subject."""
     expr_dim = int(head.n_expr) + 3 + 6 if cfg.expr_global else 0  # expr, jaw, two eyes
+    arch = architectures.get(cfg.architecture)
     spec = PriorSpec(
-        decoder=DecoderSpec(latent_dim=cfg.latent_dim, expr_dim=expr_dim, uv_res=cfg.uv_res,
-                            channels=cfg.channels, sh_degree=cfg.sh_degree),
+        decoder=arch.spec_type(latent_dim=cfg.latent_dim, expr_dim=expr_dim,
+                               uv_res=cfg.uv_res, channels=cfg.channels,
+                               sh_degree=cfg.sh_degree),
         subjects=tuple(subjects), face_density=cfg.face_density,
         hair_density=cfg.hair_density, max_offset=cfg.max_offset,
-        head_model=dict(head_model or {}),
+        head_model=dict(head_model or {}), architecture=cfg.architecture,
+        encoder=EncoderSpec(cfg.latent_dim, cfg.uv_res, cfg.encoder_channels)
+        if cfg.encoder else None,
     )
     return HeadPrior(spec, head, tuple(part_names))
-
-
-def save_checkpoint(path: Path, prior: HeadPrior, step: int, extra: dict[str, Any]) -> Path:
-    """Atomically write a checkpoint (model spec + weights + ``extra``)."""
-    state = {
-        "format": CHECKPOINT_FORMAT,
-        "spec": prior.spec.to_dict(),
-        "decoder": prior.decoder.state_dict(),
-        "latents": prior.latents.detach().cpu(),
-        "step": step,
-        **extra,
-    }
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-    return path
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (tensors on CPU)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"prior checkpoint not found at {path}: run train_prior first")
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a headforge prior checkpoint (format "
-                         f"{CHECKPOINT_FORMAT}); retrain with train_prior")
-    return ck
-
-
-def prior_from_checkpoint(ck: dict[str, Any], head: MorphableHead, part_names: Sequence[str]
-                          ) -> HeadPrior:
-    """Rebuild a prior from a loaded checkpoint."""
-    spec = PriorSpec.from_dict(ck["spec"])
-    prior = HeadPrior(spec, head, tuple(part_names))
-    prior.decoder.load_state_dict(ck["decoder"])
-    with torch.no_grad():
-        prior.latents.copy_(ck["latents"])
-    return prior
 
 
 class _Step(nn.Module):
@@ -146,8 +113,19 @@ class _Step(nn.Module):
         super().__init__()
         self.prior = prior
 
-    def forward(self, subject: Tensor, params: dict[str, Tensor]) -> Any:
-        return self.prior(self.prior.latents[subject], params)
+    def forward(self, subject: Tensor, params: dict[str, Tensor],
+                enc_in: Tensor | None = None,
+                photo: tuple[Tensor, Tensor] | None = None) -> Any:
+        if enc_in is not None and self.prior.encoder is not None:
+            z = self.prior.encoder(enc_in)
+        else:
+            z = self.prior.latents[subject]
+        if photo is None:  # nothing seen: the skip path passes the decoder's colour through
+            # (it still runs, so every parameter gets a gradient, as DDP requires)
+            n = self.prior.n_gaussians
+            zero = torch.zeros(1, n, 1, device=z.device)
+            photo = (zero.expand(-1, -1, 3), zero)
+        return self.prior(z, params, photo=photo), z
 
 
 def _ddp_setup(step_mod: _Step, device: torch.device) -> tuple[nn.Module, int, int, bool]:
@@ -235,6 +213,8 @@ def train(
         spec = dataclasses.replace(base_prior.spec, subjects=tuple(views.subjects))
         prior = HeadPrior(spec, head, tuple(part_names))
         prior.decoder.load_state_dict(base_prior.decoder.state_dict())
+        if prior.encoder is not None and base_prior.encoder is not None:
+            prior.encoder.load_state_dict(base_prior.encoder.state_dict())
         with torch.no_grad():
             prior.latents.copy_(base_prior.mean_latent().expand_as(prior.latents))
         # the path relative to the output folder: the record (and the run key) survives a
@@ -248,12 +228,18 @@ def train(
     step_mod, rank, world, owns_group = _ddp_setup(_Step(prior), device)
     # per-texel maps (mean head, positional code) learn at the latent rate: each texel gets
     # gradient from few pixels, the CNN weights from all of them
-    texel = [prior.decoder.mean_map, prior.decoder.pos]
+    texel = [p for n, p in prior.decoder.named_parameters() if n in ("mean_map", "pos")]
     ids = {id(p) for p in texel}
+    nets = [p for p in prior.decoder.parameters() if id(p) not in ids]
+    if prior.encoder is not None:
+        nets += list(prior.encoder.parameters())
     opt = torch.optim.Adam([
-        {"params": [p for p in prior.decoder.parameters() if id(p) not in ids], "lr": lr_dec},
+        {"params": nets, "lr": lr_dec},
         {"params": [prior.latents, *texel], "lr": cfg.lr_latent},
     ])
+    sampler = InputSampler(views, InputSampling(
+        cfg.input_views, cfg.input_max_angle, cfg.appearance_dropout, cfg.color_jitter)) \
+        if prior.encoder is not None else None
     base_lrs = [lr_dec, cfg.lr_latent]
     gen = torch.Generator().manual_seed(cfg.seed + 7919 * rank)
     history: list[dict[str, float]] = []
@@ -272,6 +258,8 @@ def train(
         else world
     if ck is not None and (ck.get("run_key") == key or finished_elsewhere):
         prior.decoder.load_state_dict(ck["decoder"])
+        if prior.encoder is not None:
+            prior.encoder.load_state_dict(ck["encoder"])
         with torch.no_grad():
             prior.latents.copy_(ck["latents"])
         opt.load_state_dict(ck["optimizer"])
@@ -286,12 +274,23 @@ def train(
                "lpips": cfg.w_lpips if lpips.available else 0.0}
     gamma = cfg.lr_final_ratio ** (1.0 / max(total - 1, 1))
     res = views.resolution
+    timing: dict[str, float] = {}
     for step in range(start, total):
         for pg, lr0 in zip(opt.param_groups, base_lrs, strict=True):
             pg["lr"] = lr0 * gamma**step
         idx = torch.randint(len(views), (cfg.batch,), generator=gen)
         batch = views.batch(idx).to(device)
-        out = step_mod(batch.subject, batch.params)
+        t_data = time.perf_counter()
+        images = batch.images.float()
+        enc_in, photo = None, None
+        if sampler is not None:
+            eb = sampler.sample(prior, batch.subject.cpu(), gen)
+            enc_in, photo = eb.encoder_input.to(device), (eb.photo_color.to(device),
+                                                          eb.photo_conf.to(device))
+            images = (images * eb.gain.to(device)[:, None, None, :]).clamp(0, 1)
+        t_dec = time.perf_counter()
+        out, z = step_mod(batch.subject, batch.params, enc_in, photo)
+        t_ras = time.perf_counter()
         rgbs, alphas = [], []
         for i in range(cfg.batch):
             r = render_head(out.gaussians.item(i), batch.K[i:i + 1], batch.w2c[i:i + 1],
@@ -299,11 +298,12 @@ def train(
             rgbs.append(r.rgb)
             alphas.append(r.alpha)
         rgb, alpha = torch.cat(rgbs), torch.cat(alphas)
-        terms = photometric_terms(rgb, alpha, batch.images, batch.masks)
+        t_loss = time.perf_counter()
+        terms = photometric_terms(rgb, alpha, images, batch.masks.float())
         terms.update(gaussian_regularisers(out.gaussians, prior.spec.max_offset))
-        terms["latent"] = prior.latents[batch.subject].pow(2).sum(-1).mean()
+        terms["latent"] = z.pow(2).sum(-1).mean()
         if lpips.available:
-            terms["lpips"] = lpips(rgb, batch.images)
+            terms["lpips"] = lpips(rgb, images)
         loss = sum(terms[k] * w for k, w in weights.items() if w and k in terms)
         assert isinstance(loss, Tensor)
         if not _finite_everywhere(loss, world):  # every rank raises, none is left waiting
@@ -316,12 +316,16 @@ def train(
                      if world > 1 else f" ({value})")
             raise FloatingPointError(f"train_prior: the loss is not finite at step {step}{where}; "
                                      "lower train_prior.lr")
+        t_back = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        t_end = time.perf_counter()
         rec = {k: float(v.detach()) for k, v in terms.items()}
-        rec.update(loss=float(loss.detach()), psnr=psnr(rgb.detach(), batch.images),
+        rec.update(loss=float(loss.detach()), psnr=psnr(rgb.detach(), images),
                    step=float(step + 1))
+        timing.update(data=t_dec - t_data, decode=t_ras - t_dec, rasterize=t_loss - t_ras,
+                      loss=t_back - t_loss, backward=t_end - t_back)
         history.append(rec)
         due = (step + 1) % cfg.checkpoint_every == 0 or step + 1 == total
         # every rank's sampler state goes into the checkpoint, so a resumed DDP run draws the
@@ -354,7 +358,7 @@ def train(
     _ddp_finish(world, owns_group)
     return TrainResult(checkpoint=final, steps=done, resumed_from=resumed_from,
                        history=history, seconds=time.perf_counter() - t0,
-                       n_gaussians=prior.n_gaussians)
+                       n_gaussians=prior.n_gaussians, last_step_seconds=timing)
 
 
 def run_key(cfg: TrainPriorConfig, spec: dict[str, Any], steps: int, lr: float,
