@@ -53,9 +53,9 @@ def main() -> None:
 
     import numpy as np
     import torch
+    from headforge.evaluate.metrics import foreground, mean_scores, score_images
 
     from headforge.context import parse_params
-    from headforge.evaluate.metrics import foreground, mean_scores, score_images
     from headforge.evaluate.run import real_splits, render_views, save_grid, synthetic_splits
     from headforge.invert.baseline import fit_baseline
     from headforge.invert.bundle import to_uint8

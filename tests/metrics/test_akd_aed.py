@@ -23,7 +23,7 @@ def test_akd_from_the_landmark_detector_follows_a_shift() -> None:
     from skimage import data
 
     from headforge.config import TrackConfig
-    from headforge.track.landmarks import make_detector
+    from headforge.track.detectors import make_detector
 
     img = data.astronaut()[:256, 100:356].copy()
     shifted = np.roll(img, 6, axis=1)

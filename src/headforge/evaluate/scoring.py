@@ -66,7 +66,7 @@ class Scorer:
 
     def __init__(self, track_cfg: TrackConfig, head_model: Any, lpips_path: str = "",
                  steps_dense: int = 0) -> None:
-        from headforge.track.landmarks import make_detector
+        from headforge.track.detectors import make_detector
 
         self.cfg = dataclasses.replace(track_cfg, steps_dense=steps_dense, overlays=0,
                                        require_consent=False)

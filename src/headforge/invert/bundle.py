@@ -196,7 +196,9 @@ def _portable(path: Path, root: Path | None) -> str:
     without a root, relative to the project holding the checkpoint's ``results/`` folder."""
     p = Path(path).resolve()
     if root is None:
-        root = next((a.parent for a in p.parents if a.name == "results"), p.parent)
+        root = next((a.parent for a in p.parents if a.name == "results"), None)
+        if root is None:
+            return str(p)  # no project to be relative to: keep the absolute path
     root = Path(root).resolve()
     return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
 
