@@ -13,7 +13,7 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_LOGGING_LEVEL ?= WARNING
 export PYTHONUNBUFFERED := 1
 
-.PHONY: run test test-fast lint typecheck pytest venv bench clean web
+.PHONY: run test test-fast test-long lint typecheck pytest venv bench clean web
 
 venv: $(STAMP)
 
@@ -34,7 +34,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest $(PYTEST_ARGS)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -m "not long" $(PYTEST_ARGS)
+
+# The whole pipeline from a fresh clone beside two CPU hogs (dvc repro, dvc exp run -S): tens of
+# minutes on 2 cores, so it is kept out of `make test`.
+test-long: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -m long $(PYTEST_ARGS)
 
 test: lint typecheck web pytest
 
@@ -50,7 +55,7 @@ $(WEB_STAMP): web/package.json web/package-lock.json web/build.mjs web/index.htm
 
 # Day-to-day lane (about 3 minutes on 2 cores): no Blender, PostgreSQL, GPU or slow end-to-end
 # tests (deployments, Dask, DDP, real-stage forget); `make test` stays the full suite CI runs.
-FAST_MARKERS := not slow and not blender and not postgres and not gpu
+FAST_MARKERS := not slow and not long and not blender and not postgres and not gpu
 test-fast: lint web
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
 

@@ -33,7 +33,7 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> float:
     return time.monotonic() - t0
 
 
-@pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.timeout(3600)
 def test_dvc_repro_and_exp_run_from_a_fresh_clone(tmp_path: Path) -> None:
     if shutil.which("git") is None:
