@@ -98,7 +98,7 @@ def write_params(root: Path) -> None:
 def copy_code(root: Path) -> None:
     """The pipeline's code as it is in this checkout (the stages hash it as dependencies)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for rel in ("flows", "tasks", "blender", "src/headforge"):
+    for rel in ("flows", "tasks", "blender", "src/headforge", "suites"):
         shutil.copytree(REPO / rel, root / rel, ignore=ignore)
     shutil.copyfile(REPO / "dvc.yaml", root / "dvc.yaml")
     shutil.copyfile(REPO / ".gitignore", root / ".gitignore")  # outputs live in DVC, not git
