@@ -398,7 +398,7 @@ class BenchmarkConfig:
 
     suite: str = "default"
     """Suite name: ``suites/<suite>.yaml`` under the project root."""
-    methods: list[str] = dataclasses.field(default_factory=lambda: ["prior", "baseline"])
+    methods: list[str] = dataclasses.field(default_factory=lambda: ["prior", "encoder", "baseline"])
     """Methods compared, names from ``headforge.evaluate.methods.METHODS``."""
     prior_checkpoint: str = "results/train_prior/base/prior.pt"
     """Trained prior the methods start from (relative to the project root)."""

@@ -64,12 +64,14 @@ def test_ground_truth_scores_perfectly(tiny_prior: Path, tmp_path: Path) -> None
 def test_tiny_suite_through_the_command(tiny_prior: Path, tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj", tiny_prior)
     r = subprocess.run(["headforge", "benchmark", "--suite", "tiny", "--methods",
-                        "prior,baseline"], cwd=root, env=_env(), capture_output=True,
+                        "prior,encoder,baseline"], cwd=root, env=_env(), capture_output=True,
                        text=True, timeout=1200)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "| prior | self_1shot |" in r.stdout and "| baseline | cross |" in r.stdout
     m = json.loads((root / "results/metrics/benchmark.json").read_text())
-    for meth in ("prior", "baseline"):
+    assert m["methods"]["encoder"]["steps"] == 0  # feed-forward: no optimisation
+    assert m["methods"]["prior"]["steps"] > 0 and m["methods"]["baseline"]["steps"] > 0
+    for meth in ("prior", "encoder", "baseline"):
         d = m["methods"][meth]
         assert d["fits"] == 3 and d["wall_s"] > 0 and d["cpu_s"] > 0
         assert {"self_1shot", "photo_set", "cross"} <= set(d)
@@ -81,7 +83,7 @@ def test_tiny_suite_through_the_command(tiny_prior: Path, tmp_path: Path) -> Non
         "self_1shot_astro_clip", "photo_set_astro_clip", "cross_hopper_-astro_clip"))
     assert all((out / g).is_file() for g in s["grids"])
     rows = (out / "per_frame.csv").read_text().splitlines()
-    assert len(rows) == 1 + 2 * (2 + 1 + 2)  # header + methods x (self 2 + photo 1 + cross 2)
+    assert len(rows) == 1 + 3 * (2 + 1 + 2)  # header + methods x (self 2 + photo 1 + cross 2)
 
 
 def test_dvc_metrics_diff_shows_a_budget_change(tiny_prior: Path, tmp_path: Path) -> None:

@@ -39,7 +39,11 @@ def test_benchmark_page(tmp_path: Path) -> None:
     page = build_report(tmp_path)
     assert "No benchmark yet" in page.read_text()
     _bench(tmp_path)
+    bench_dir = tmp_path / "results" / "benchmark"
+    before = sorted(p.relative_to(bench_dir) for p in bench_dir.rglob("*"))
     page = build_report(tmp_path)
+    # the benchmark stage's folder is its DVC output: the report only reads it
+    assert sorted(p.relative_to(bench_dir) for p in bench_dir.rglob("*")) == before
     assert "benchmark.html" in page.read_text()
     bench = (page.parent / "benchmark.html").read_text()
     assert "<td>prior</td><td>self_1shot</td><td>-</td>" not in bench
@@ -47,3 +51,4 @@ def test_benchmark_page(tmp_path: Path) -> None:
     assert "internal terms: do not publish" in bench
     imgs = [s.split("'")[1] for s in bench.split("<img src=")[1:]]
     assert len(imgs) == 3 and all((page.parent / i).is_file() for i in imgs)
+    assert not (page.parent / "benchmark_per_frame.png").exists()

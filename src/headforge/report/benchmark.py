@@ -88,10 +88,13 @@ def write_page(bench_dir: Path, page: Path, copy: Callable[[Path], str]) -> bool
              f"{html.escape(json.dumps(s['protocol']))}. Budgets: "
              f"{html.escape(json.dumps({m: t['budget'] for m, t in s['timing'].items()}))}."
              "</p>", table_html(s["metrics"])]
-    plot = bench_dir / "per_frame.png"
+    # the plot is drawn beside the page (the report's own folder): the benchmark stage's
+    # folder belongs to that stage, and writing into it would leave DVC's record stale
+    plot = page.parent / "benchmark_per_frame.png"
     if (bench_dir / "per_frame.csv").is_file() and plot_per_frame(bench_dir / "per_frame.csv",
                                                                  plot):
         parts.append(f"<h2>Per frame</h2><img src='{html.escape(copy(plot))}'>")
+        plot.unlink()
     parts.append("<h2>Image grids</h2><p>Top row: ground truth; then one row per method in "
                  f"the order {html.escape(', '.join(s['metrics']['methods']))}; a "
                  "cross-reenactment grid starts with the source's input.</p>")

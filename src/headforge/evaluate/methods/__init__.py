@@ -22,7 +22,7 @@ from headforge.prior.model import HeadPrior
 METHODS: dict[str, str] = {
     "prior": "headforge.evaluate.methods.prior",
     "baseline": "headforge.evaluate.methods.baseline",
-    # "encoder": "headforge.evaluate.methods.encoder",  # feed-forward identity encoder (next)
+    "encoder": "headforge.evaluate.methods.encoder",
 }
 """method name -> module with its ``fit`` (the one list of methods)."""
 
