@@ -48,6 +48,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     ap.add_argument("--no-photo-colours", action="store_true",
                     help="leave the photos' colours out (invert.photo_colours: false)")
+    ap.add_argument("--input-rule", default=None, choices=["calm_views", "expression_spread"],
+                    help="how a real clip's inputs are chosen (invert.input_rule)")
     ap.add_argument("--grid", type=Path, default=None, help="folder for GT/ff/tuned/baseline grids")
     args = ap.parse_args()
 
@@ -76,6 +78,8 @@ def main() -> None:
         cfg = dataclasses.replace(cfg, steps_latent=args.steps[0], steps_decoder=args.steps[1])
     if args.resolution is not None:
         cfg = dataclasses.replace(cfg, resolution=args.resolution)
+    if args.input_rule is not None:
+        cfg = dataclasses.replace(cfg, input_rule=args.input_rule)
     if args.no_photo_colours:
         cfg = dataclasses.replace(cfg, photo_colours=False)
     prior = load_prior(args.prior, params.head_model, "cpu")
@@ -136,7 +140,7 @@ def main() -> None:
     print(json.dumps({"benchmark": "avatar_quality", "prior": args.prior.name,
                       "profile": args.profile, "threads": args.threads,
                       "steps": [cfg.steps_latent, cfg.steps_decoder],
-                      "photo_colours": cfg.photo_colours,
+                      "photo_colours": cfg.photo_colours, "input_rule": cfg.input_rule,
                       "load_average_1min": round(os.getloadavg()[0], 2), "subjects": out}))
 
 

@@ -368,7 +368,11 @@ class InvertConfig:
     """Also invert the held-out synthetic identities (``shots`` views of one expression)."""
     test_frames: int = 4
     """Last frames of a real clip never used as inputs (evaluate scores them); inputs are
-    picked from the rest by farthest-point sampling in expression space."""
+    picked from the rest by ``input_rule``."""
+    input_rule: typing.Literal["calm_views", "expression_spread"] = "calm_views"
+    """How a real clip's inputs are chosen (:func:`headforge.invert.views.pick_frames`):
+    ``calm_views`` the calmest, most frontal frame, then frames far apart in head pose among
+    the calmer half; ``expression_spread`` farthest-point sampling in expression space."""
     runner: typing.Literal["local", "dask"] = "local"
     """local: a thread pool of ``max_workers``; dask: Prefect's DaskTaskRunner (as track)."""
     dask_address: str = ""

@@ -147,8 +147,17 @@ def test_input_selection() -> None:
     assert pick == [0, 1, 7]  # front, then both 45-degree views; never the 90-degree ones
     assert frontal_views(w2c, np.zeros(3), 3, max_angle_deg=10.0) == [0, 1, 7]  # fallback
     expr = np.array([[0.0], [0.1], [5.0], [0.2], [-5.0], [9.0], [9.0]])
-    inp, test = pick_frames(expr, 3, 2)
+    inp, test = pick_frames(expr, 3, 2, rule="expression_spread")
     assert test == [5, 6] and inp == [0, 2, 4]  # extremes of the pool, never the tail
+    # calm_views: the calmest frontal frame, then the calm frames farthest apart in head pose
+    expr = np.array([[3.0], [0.2], [0.1], [0.2], [4.0], [0.2], [9.0], [9.0]])
+    rot = np.array([[0.0, 0.1, 0.0], [0.0, 0.4, 0.0], [0.0, 0.02, 0.0], [0.0, -0.3, 0.0],
+                    [0.0, 0.0, 0.0], [0.0, 0.05, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    inp, test = pick_frames(expr, 3, 2, rot)
+    assert test == [6, 7] and inp == [1, 2, 3]  # frame 2 first, then +0.4 and -0.3 rad
+    assert pick_frames(expr, 1, 2, rot)[0] == [2]  # not 4 (frontal but grimacing)
+    with pytest.raises(ValueError, match="input_rule"):
+        pick_frames(expr, 3, 2, rule="nope")
     assert pick_frames(expr[:1], 3, 2) == ([0], [])  # a one-photo capture: input, nothing held out
     with pytest.raises(ValueError, match="at least 1 tracked frame"):
         pick_frames(expr[:0], 3, 2)

@@ -2,8 +2,9 @@
 
 * **self-reenactment** (``self_<N>shot``, N in the suite's ``shots``): the clip's last K
   (``test_frames``) tracked frames are scored and never input; N inputs are chosen among the
-  other frames by farthest-point sampling in expression space (tracked ``expr`` + ``jaw_pose``)
-  starting from the first frame (:func:`headforge.invert.stage.real_subject_inputs`).
+  other frames by the suite's ``input_rule`` (default ``calm_views``: the calmest, most
+  frontal frame first, then frames far apart in head pose among the calmer half;
+  :func:`headforge.invert.views.pick_frames`).
 * **photo set** (``photo_set``): ``photo_inputs`` + 1 frames as far apart in head pose as the
   clip allows (farthest-point sampling of the tracked head rotation, starting from the most
   frontal frame); the last one picked (farthest from the others) is scored, the rest go in.
@@ -21,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.transform import Rotation
 
 from headforge.config import InvertConfig
 from headforge.evaluate.captures import Prepared
 from headforge.evaluate.suite import Suite
 from headforge.invert.stage import SubjectInputs, inputs_from_views, real_subject_inputs
+from headforge.invert.views import head_rotvec as views_head_rotvec
 from headforge.prior.data import ViewSet, has_params, load_views, on_black
 
 
@@ -101,9 +102,7 @@ def pose_spread_frames(rotations: np.ndarray, k: int) -> list[int]:
 
 def head_rotvec(views: ViewSet) -> np.ndarray:
     """[F, 3] head rotation in each frame's camera (camera rotation x head rotation)."""
-    r_head = Rotation.from_rotvec(views.params["rotation"].double().numpy())
-    r_cam = Rotation.from_matrix(views.w2c[:, :3, :3].double().numpy())
-    return (r_cam * r_head).as_rotvec()
+    return views_head_rotvec(views.params["rotation"], views.w2c)
 
 
 def build_tasks(suite: Suite, prep: Prepared, cfg: InvertConfig) -> list[Task]:
@@ -113,7 +112,8 @@ def build_tasks(suite: Suite, prep: Prepared, cfg: InvertConfig) -> list[Task]:
     tasks: list[Task] = []
 
     def self_inputs(cap: str, shots: int) -> tuple[SubjectInputs, str]:
-        c = dataclasses.replace(cfg, shots=shots, test_frames=pr.test_frames)
+        c = dataclasses.replace(cfg, shots=shots, test_frames=pr.test_frames,
+                                input_rule=pr.input_rule)
         return real_subject_inputs(df, prep.subjects[cap], c, tr), f"{cap}/self{shots}"
 
     def last_frames(cap: str) -> tuple[ViewSet, list[str]]:

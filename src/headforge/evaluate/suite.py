@@ -27,6 +27,8 @@ from typing import Any, Literal
 
 import yaml
 
+from headforge.invert.views import INPUT_RULES
+
 Terms = Literal["public", "internal"]
 SOURCE_KINDS = ("realdata", "portrait", "portrait_clip")
 PORTRAITS = ("astronaut", "grace_hopper")
@@ -47,8 +49,12 @@ class Protocol:
     test_frames: int = 4
     """Self-reenactment / cross-reenactment: the clip's last K frames are scored (never input)."""
     shots: tuple[int, ...] = (1, 3)
-    """Self-reenactment input counts N; inputs by farthest-point sampling in expression space
-    among the other frames, from the first frame."""
+    """Self-reenactment input counts N, chosen among the other frames by ``input_rule``."""
+    input_rule: Literal["calm_views", "expression_spread"] = "calm_views"
+    """Self-reenactment inputs (:func:`headforge.invert.views.pick_frames`): ``calm_views``
+    the calmest, most frontal frame, then frames far apart in head pose among the calmer half
+    of the clip; ``expression_spread`` farthest-point sampling in expression space from the
+    first frame (the protocol before 2026-12)."""
     photo_inputs: int = 3
     """Photo set: inputs; they and the scored photo are the frames farthest apart in head
     pose (farthest-point sampling from the most frontal frame; the last one picked is scored)."""
@@ -121,6 +127,9 @@ def parse_suite(raw: dict[str, Any], where: str = "suite") -> Suite:
     if "shots" in praw:
         praw["shots"] = tuple(int(s) for s in praw["shots"])
     protocol = Protocol(**praw)
+    if protocol.input_rule not in INPUT_RULES:
+        raise SuiteError(f"{where}: protocol.input_rule {protocol.input_rule!r} is not one of "
+                         f"{list(INPUT_RULES)}")
     captures: dict[str, Capture] = {}
     for name, c in (_require(raw, "captures", where) or {}).items():
         src = str(_require(c, "source", f"{where}: captures.{name}"))

@@ -21,7 +21,7 @@ from headforge.context import resolve_device
 from headforge.invert.baseline import fit_baseline
 from headforge.invert.bundle import write_bundle
 from headforge.invert.core import InversionInputs, StepCallback, invert
-from headforge.invert.views import frontal_views, pick_frames
+from headforge.invert.views import frontal_views, head_rotvec, pick_frames
 from headforge.prior.checkpoint import load_checkpoint, prior_from_checkpoint
 from headforge.prior.data import ViewSet, has_params, load_views, on_black
 from headforge.prior.model import HeadPrior
@@ -83,7 +83,7 @@ def synthetic_subject_inputs(df: pd.DataFrame, subject: str, cfg: InvertConfig,
 
 def real_subject_inputs(df: pd.DataFrame, subject: str, cfg: InvertConfig, track_root: Path
                         ) -> SubjectInputs:
-    """Frames of a real monocular clip chosen in expression space; the last ones held out.
+    """Frames of a real monocular clip chosen by ``cfg.input_rule``; the last ones held out.
 
     The clip is the subject's first sequence seen by its most used camera, restricted to the
     frames tracking fitted, in frame order."""
@@ -103,11 +103,12 @@ def real_subject_inputs(df: pd.DataFrame, subject: str, cfg: InvertConfig, track
     res = min(cfg.resolution, native_size(rows))
     views = on_black(load_views(rows, res, track_root, [subject]))
     expr = torch.cat([views.params["expr"], views.params["jaw_pose"]], -1).numpy()
-    inp, test = pick_frames(expr, cfg.shots, cfg.test_frames)
+    inp, test = pick_frames(expr, cfg.shots, cfg.test_frames,
+                            head_rotvec(views.params["rotation"], views.w2c), cfg.input_rule)
     sel = views.select(np.isin(np.arange(len(rows)), inp))
     names = [f"{seq}/{f}" for f in rows["frame"].iloc[inp]]
     return SubjectInputs(inputs_from_views(sel, names), {
-        "kind": "real", "sequence": seq, "input_frames": [str(f) for f in rows["frame"].iloc[inp]],
+        "kind": "real", "sequence": seq, "input_rule": cfg.input_rule, "input_frames": [str(f) for f in rows["frame"].iloc[inp]],
         "test_frames": [str(f) for f in rows["frame"].iloc[test]],
     })
 

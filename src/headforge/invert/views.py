@@ -65,20 +65,78 @@ def frontal_views(w2c: np.ndarray, centre: np.ndarray, k: int, max_angle_deg: fl
     return sorted(int(front[i]) for i in sel)
 
 
-def pick_frames(expr: np.ndarray, shots: int, test_frames: int) -> tuple[list[int], list[int]]:
+INPUT_RULES = ("calm_views", "expression_spread")
+"""How the inputs of a real clip are chosen (``invert.input_rule``)."""
+
+
+def pick_frames(expr: np.ndarray, shots: int, test_frames: int,
+                rotations: np.ndarray | None = None, rule: str = "calm_views"
+                ) -> tuple[list[int], list[int]]:
     """Inputs and test frames of a monocular clip with per-frame expression codes [T, E].
 
     The last ``test_frames`` frames are scored and never used as input; ``shots`` inputs are
-    chosen among the rest by farthest-point sampling in expression space (from frame 0). A
-    single tracked frame (a one-photo capture) is the only input and leaves nothing to score.
+    chosen among the rest by ``rule``:
+
+    * ``calm_views``: the frame with the calmest face and the most frontal head first
+      (:func:`calm_views`), then frames far apart in head pose among the calmer half of the
+      clip, as a person would take a few photos of a face: the photos' colours are mapped
+      onto the head in the pose and expression tracked in them, so a grimace, closed eyes or
+      a hand over the mouth in an input shows on every frame the avatar renders;
+    * ``expression_spread``: farthest-point sampling in expression space from frame 0 (the
+      widest expression coverage for the tuning, and the worst appearance).
+
+    ``rotations`` [T, 3] are the head's rotation vectors in each frame's camera (None: the
+    pose term is left out). A single tracked frame (a one-photo capture) is the only input and
+    leaves nothing to score.
     """
     t = len(expr)
     if t < 1:
         raise ValueError("a capture needs at least 1 tracked frame, got 0: run track first")
+    if rule not in INPUT_RULES:
+        raise ValueError(f"unknown input rule {rule!r}: use one of {list(INPUT_RULES)} "
+                         "(invert.input_rule)")
     n_test = min(test_frames, t - 1)
     pool = np.arange(t - n_test)
-    sel = farthest_point_indices(np.asarray(expr)[pool], min(shots, len(pool)), 0)
+    k = min(shots, len(pool))
+    e = np.asarray(expr, np.float64)[pool]
+    if rule == "expression_spread":
+        sel = farthest_point_indices(e, k, 0)
+    else:
+        rot = None if rotations is None else np.asarray(rotations, np.float64)[pool]
+        sel = calm_views(e, rot, k)
     return [int(pool[i]) for i in sel], list(range(t - n_test, t))
+
+
+def calm_views(expr: np.ndarray, rotations: np.ndarray | None, k: int) -> list[int]:
+    """k of M frames for their appearance: the first minimises (expression magnitude / its
+    largest value) + (head rotation angle / its largest value); the others are farthest-point
+    samples of the head rotation (of the expression without rotations) among the frames whose
+    expression magnitude is at most the median. Sorted indices."""
+    m = len(expr)
+    if k >= m:
+        return list(range(m))
+    mag = np.linalg.norm(expr, axis=-1)
+    ang = np.zeros(m) if rotations is None else np.linalg.norm(rotations, axis=-1)
+    score = mag / (mag.max() + 1e-12) + ang / (ang.max() + 1e-12)
+    first = int(np.argmin(score))
+    calm = np.nonzero(mag <= np.median(mag) + 1e-12)[0]
+    if len(calm) < k:
+        calm = np.argsort(mag, kind="stable")[:k]
+    if first not in calm:
+        calm = np.append(calm, first)
+    space = rotations if rotations is not None else expr
+    sel = farthest_point_indices(space[calm], k, int(np.nonzero(calm == first)[0][0]))
+    return sorted(int(calm[i]) for i in sel)
+
+
+def head_rotvec(params_rotation: Tensor, w2c: Tensor) -> np.ndarray:
+    """[F, 3] head rotation in each frame's camera (camera rotation x head rotation) from the
+    tracked global rotations [F, 3] and world-to-camera matrices [F, 4, 4]."""
+    from scipy.spatial.transform import Rotation
+
+    r_head = Rotation.from_rotvec(params_rotation.double().numpy())
+    r_cam = Rotation.from_matrix(w2c[:, :3, :3].double().numpy())
+    return np.asarray((r_cam * r_head).as_rotvec())
 
 
 def unique_rows(params: Sequence[np.ndarray] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
