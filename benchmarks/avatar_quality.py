@@ -55,7 +55,6 @@ def main() -> None:
 
     import numpy as np
     import torch
-    from headforge.evaluate.metrics import foreground, mean_scores, score_images
 
     from headforge.context import parse_params
     from headforge.evaluate.run import real_splits, render_views, save_grid, synthetic_splits
@@ -68,6 +67,8 @@ def main() -> None:
         real_subject_inputs,
         synthetic_subject_inputs,
     )
+    from headforge.metrics.foreground import foreground
+    from headforge.metrics.image import mean_scores, score_images
     from headforge.params_loader import read_params
     from headforge.prior.data import load_views, on_black, read_manifest, split_subjects
 

@@ -71,8 +71,8 @@ def main(argv: list[str]) -> dict[str, object]:
             faces_in_stored_crop=(1 + len(others_crop)) if kept_crop else 0,
         )
         if a.docs is not None:
+            from headforge.ingest.capture import read_capture
             from headforge.ingest.ingest import detect_faces
-            from headforge.ingest.readers import read_capture
 
             capture = read_capture(root / "inbox" / SID, SID, 2.0, 4)
             scan = detect_faces(capture, cfg.min_face_score, "largest", cfg.box_scale)

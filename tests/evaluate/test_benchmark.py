@@ -42,7 +42,9 @@ def test_ground_truth_scores_perfectly(tiny_prior: Path, tmp_path: Path) -> None
     assert prep.report["astro_clip"]["status_counts"] == {"ok": 4}
     icfg = dataclasses.replace(ctx.params.invert, resolution=96)
     (task,) = build_tasks(suite, prep, icfg)
-    assert task.target_frames == ["000003"] and task.inputs.card["input_frames"] == ["000000"]
+    # calm_views: the input is the most frontal, calmest of the non-held-out frames (the clip
+    # rolls -8..8 degrees, so not the first one)
+    assert task.target_frames == ["000003"] and task.inputs.card["input_frames"] == ["000001"]
     scorer = Scorer(ctx.params.track, load_head_model(ctx.params.head_model))
     try:
         gt = task.targets

@@ -52,13 +52,23 @@ def test_inputs_skip_the_tail_and_untracked_frames(heads_manifest: Path, tmp_pat
     card = chosen.card
     assert card["kind"] == "real" and card["test_frames"] == ["0006", "0007"]
     assert len(card["input_frames"]) == 3 and "0003" not in card["input_frames"]
-    assert "0005" in card["input_frames"]  # the most distinct expression is picked
+    # calm_views (the default): frame 5's extreme expression never becomes an input
+    assert "0005" not in card["input_frames"] and card["input_rule"] == "calm_views"
     assert not set(card["input_frames"]) & set(card["test_frames"])
     # the refined focal (x1.1) is used, rescaled to the inversion resolution
     k = json.loads((track / "real_a" / "cameras.json").read_text())["clip/phone"]["K"][0]
     native = int(df["width"].iloc[0])
     assert chosen.inputs.K[0, 0, 0].item() == pytest.approx(k * 32 / native, rel=1e-5)
     assert len(real_splits(df.assign(frame=df["frame"].astype(str)), card)["test_frames"]) == 2
+
+
+def test_the_expression_spread_rule_picks_the_most_distinct_expression(
+        heads_manifest: Path, tmp_path: Path) -> None:
+    df, track = _clip(heads_manifest, tmp_path)
+    cfg = dataclasses.replace(TINY_INVERT, shots=3, test_frames=2, input_rule="expression_spread")
+    card = real_subject_inputs(df, "real_a", cfg, track).card
+    assert card["input_rule"] == "expression_spread" and "0005" in card["input_frames"]
+    assert "0003" not in card["input_frames"] and not set(card["input_frames"]) & {"0006", "0007"}
 
 
 def test_a_clip_without_tracking_names_the_fix(heads_manifest: Path, tmp_path: Path) -> None:
