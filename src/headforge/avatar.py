@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -24,6 +25,11 @@ from headforge.context import Context
 from headforge.ingest.errors import CaptureError
 from headforge.ingest.layout import IMAGE_EXTS, VIDEO_EXTS
 from headforge.io_utils import sha256_file, write_text_atomic
+
+PREVIEW_NAME = "preview_feedforward.png"
+"""The feed-forward avatar (photos above, renders below) in the bundle."""
+PREVIEW_SUFFIX = ".preview.png"
+"""Where the preview waits beside the bundle until tuning has written it."""
 
 SCOPES = ("capture", "avatar")
 """Consents an avatar needs: keep and process the captures, build and keep the avatar."""
@@ -90,12 +96,16 @@ def place_in_inbox(ctx: Context, subject: str, inputs: Sequence[Path], kind: str
     return dest
 
 
-def record_bundle(ctx: Context, subject: str, bundle: Path) -> None:
-    """Lineage of every file of the bundle (inside the project: ``forget`` finds them)."""
-    rows = [(str(p.resolve()), sha256_file(p), "invert", [subject])
-            for p in sorted(bundle.rglob("*")) if p.is_file()]
+def record_files(ctx: Context, subject: str, files: Sequence[Path]) -> None:
+    """Lineage of ``files`` (inside the project: ``forget`` finds them)."""
+    rows = [(str(p.resolve()), sha256_file(p), "invert", [subject]) for p in files]
     with ctx.registry() as reg:
         reg.record_lineage_many(rows)
+
+
+def record_bundle(ctx: Context, subject: str, bundle: Path) -> None:
+    """Lineage of every file of the bundle."""
+    record_files(ctx, subject, [p for p in sorted(bundle.rglob("*")) if p.is_file()])
 
 
 def make_avatar(ctx: Context, inputs: Sequence[Path], subject: str, evidence: str | None = None,
@@ -108,7 +118,7 @@ def make_avatar(ctx: Context, inputs: Sequence[Path], subject: str, evidence: st
     """
     from headforge.evaluate.entry import evaluate_one
     from headforge.ingest import entry as ingest
-    from headforge.invert.entry import REAL, invert_one
+    from headforge.invert.entry import REAL, invert_one, preview_one
     from headforge.privacy.records import check_subject_id
     from headforge.track import entry as track
 
@@ -135,9 +145,17 @@ def make_avatar(ctx: Context, inputs: Sequence[Path], subject: str, evidence: st
     place_in_inbox(ctx, subject, [Path(p) for p in inputs], kind)
     step("ingest", lambda: ingest.run(ctx, [subject]))
     step("track", lambda: track.run(ctx, [subject]))
+    # the feed-forward avatar first (seconds): a preview beside the bundle, recorded in the
+    # lineage at once so forget finds it even if tuning is interrupted
+    preview = out.with_name(f"{out.name}{PREVIEW_SUFFIX}")
+    step("preview", lambda: preview_one(ctx, subject, REAL, preview))
+    record_files(ctx, subject, [preview])
+    log(f"{subject}: feed-forward preview (photos above, avatar below): {preview}")
     bundle = step("invert", lambda: invert_one(ctx, subject, REAL, out=out, log=log))
+    os.replace(preview, bundle / PREVIEW_NAME)
     card_path = bundle / "card.json"
     card = json.loads(card_path.read_text())
+    card["feedforward_preview"] = {"file": PREVIEW_NAME, "seconds": seconds["preview"]}
     if card.get("test_frames"):
         card["held_out_metrics"] = step("evaluate", lambda: evaluate_one(
             ctx, bundle, grid=bundle / "held_out_grid.png"))

@@ -9,8 +9,10 @@ import shutil
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 import yaml
+from PIL import Image
 from typer.testing import CliRunner
 
 from headforge.context import Context
@@ -63,7 +65,18 @@ def test_avatar_from_one_portrait_end_to_end(heads_manifest: Path, tmp_path: Pat
     assert res.bundle == (root / "results" / "invert" / "pd-hopper").resolve()
     card = json.loads((res.bundle / "card.json").read_text())
     assert card["kind"] == "real" and card["avatar_command"]["kind"] == "photos"
-    assert set(res.seconds) == {"ingest", "track", "invert"}  # one photo: nothing to score
+    # one photo: nothing to score; the feed-forward preview comes before tuning
+    assert list(res.seconds) == ["ingest", "track", "preview", "invert"]
+    preview = res.bundle / "preview_feedforward.png"
+    assert card["feedforward_preview"]["file"] == preview.name
+    assert not res.bundle.with_name("pd-hopper.preview.png").exists()  # moved into the bundle
+    with Image.open(preview) as im:
+        strip = np.asarray(im.convert("RGB"), np.float32)
+    h = strip.shape[0] // 2
+    photo, render = strip[:h], strip[h:]
+    assert strip.shape[1] == h  # one photo: one column, photo above its render
+    assert render.std() > 5 and np.abs(render - photo).mean() < np.abs(photo).mean()
+    assert any("preview done" in line for line in lines)
     assert any(p.suffix == ".ply" for p in res.bundle.rglob("*"))
     assert any("invert done" in line for line in lines)
     with ctx.registry() as reg:

@@ -86,6 +86,18 @@ def invert_one(ctx: Context, subject: str, kind: str, *, checkpoint: Path | None
     return path
 
 
+def preview_one(ctx: Context, subject: str, kind: str, path: Path,
+                checkpoint: Path | None = None) -> float:
+    """Write the feed-forward avatar of ``subject`` (photos above its renders, no per-subject
+    optimisation) to ``path`` from the same prior and inputs :func:`invert_one` uses; returns
+    the seconds it took."""
+    from headforge.invert.feedforward import write_preview
+
+    ckpt = checkpoint or prior_checkpoint(ctx, kind)
+    prior = load_prior(ckpt, ctx.params.head_model, str(ctx.device))
+    return write_preview(prior, choose_inputs(ctx, subject, kind).inputs, path)
+
+
 def run(ctx: Context, only: Sequence[str] | None = None, each: Each | None = None,
         log: Callable[[str], None] | None = None) -> list[str]:
     """Invert every subject (or ``only`` those), write ``results/invert/index.json``; raises
