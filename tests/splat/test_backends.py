@@ -102,3 +102,24 @@ def test_isolated_leaves_no_probe_or_status_behind() -> None:
         assert backends.available("only_inside") and not backends.available("cuda")
     assert set(backends.summary()) == before
     assert backends.status("cuda").detail != "marked inside"
+
+
+@pytest.mark.parametrize("run", [1, 2])
+def test_auto_backend_falls_back_with_one_warning(run: int) -> None:
+    """On CUDA without a usable gsplat, ``auto`` picks torch and warns once per process; every
+    test starts unwarned (run twice: the first run's warning must not leak into the second)."""
+    import warnings
+
+    import torch
+
+    from headforge.splat import render
+
+    backends.register_probe("gsplat")(
+        lambda: backends.BackendStatus("gsplat", False, None, "gsplat is not installed"))
+    cuda = torch.device("cuda")  # only its type is read: no GPU needed
+    with pytest.warns(RuntimeWarning, match=r"gsplat unavailable on CUDA \(gsplat is not inst"):
+        assert render._pick_backend("auto", cuda) == "torch"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert render._pick_backend("auto", cuda) == "torch"
+        assert render._pick_backend("auto", torch.device("cpu")) == "torch"
