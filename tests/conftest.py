@@ -32,11 +32,17 @@ def realdata() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_backend_probes() -> Iterator[None]:
-    """Every test starts with no cached backend status and leaves no probe behind."""
+def _isolated_backend_probes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts with no cached backend status and leaves no probe behind; the
+    rasterizer's once-per-process "gsplat unavailable" warning is unsent again."""
+    import sys
+
     from headforge import backends
     from headforge.track import detectors  # noqa: F401  (its probes are registered on import)
 
+    render = sys.modules.get("headforge.splat.render")  # a test that imports it later starts fresh
+    if render is not None:
+        monkeypatch.setattr(render, "_warned_fallback", False)
     with backends.isolated():
         yield
 

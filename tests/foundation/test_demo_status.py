@@ -44,4 +44,5 @@ def test_status_reports_outputs_consents_and_dvc_state(tmp_project: Path) -> Non
     assert st.subjects == 2 and len(st.consents) == 6 and all(c["valid"] for c in st.consents)
     assert st.pending_retention == []
     # not a DVC repository: the status says why instead of failing
-    assert st.dvc_error
+    assert "not inside of a DVC repository" in st.dvc_error, st.dvc_error
+    assert st.stale == {}

@@ -105,3 +105,20 @@ def test_cli_reports_a_bad_capture(root: Path, registry: Registry) -> None:
     res = CliRunner().invoke(app, ["run"])
     assert res.exit_code == 2
     assert "no capture found" in res.output
+
+
+def test_the_consent_registry_provides_what_ingest_needs() -> None:
+    """Ingest's narrow protocol (``IngestRegistry``) is met by the real registry, method by
+    method and parameter by parameter (the protocol no longer shares the registry's name)."""
+    import inspect
+
+    from headforge.ingest import ingest as ingest_mod
+
+    assert not hasattr(ingest_mod, "Registry")
+    needed = {n for n in vars(ingest_mod.IngestRegistry) if not n.startswith("_")}
+    assert needed == {"require_consent", "record_lineage_many", "lineage_for_subject",
+                      "delete_lineage", "audit"}
+    for name in needed:
+        want = list(inspect.signature(getattr(ingest_mod.IngestRegistry, name)).parameters)
+        have = list(inspect.signature(getattr(Registry, name)).parameters)
+        assert have[:len(want)] == want, name

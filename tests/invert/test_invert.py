@@ -133,10 +133,15 @@ def test_drive_command_writes_a_gif(bundle: Path, tmp_path: Path) -> None:
 
 
 def test_baseline_fits_for_its_time_budget(heads_manifest: Path, prior_ckpt: Path) -> None:
+    """A fake clock that advances 0.5 s per reading: the 1.5 s budget ends after exactly
+    three steps, however loaded the machine is."""
     prior = load_prior(prior_ckpt, HEAD, "cpu")
-    res = fit_baseline(prior, _inputs(heads_manifest).inputs, TINY_INVERT, seconds=1.5)
+    ticks = iter(range(1000))
+    res = fit_baseline(prior, _inputs(heads_manifest).inputs, TINY_INVERT, seconds=1.5,
+                       clock=lambda: 0.5 * next(ticks))
     st = res.stage
-    assert st.stopped_early and "time budget" in st.message and st.steps_run >= 2
+    assert st.stopped_early and st.message == "time budget of 1.5 s reached"
+    assert st.steps_run == 3 and st.seconds == 2.0  # start, 3 step checks, the final reading
     assert st.final["l1"] < st.initial["l1"]
     assert not any(p.requires_grad for p in prior.parameters())
 

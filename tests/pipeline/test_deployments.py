@@ -1,7 +1,10 @@
 """Serve the deployments against a local Prefect server and trigger runs to completion.
 
 One server and one ``python -m flows.deploy`` process serve the whole module (each server
-start costs 10-15 s); the forget project is built while the server starts.
+start costs 10-15 s); the forget project is built while the server starts. Every wait polls
+the state it waits for (deployments registered, a run paused or final), fails at once when that
+state can no longer come (the serve process died, the run ended early), and otherwise gives a
+busy machine :data:`WAIT_S` before failing with what it was waiting for and the last state seen.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYMENTS = {"pipeline/pipeline", "forget/forget", "regenerate/regenerate",
                "retention/retention"}
+WAIT_S = 600.0
+"""How long a wait on a state may take (generous: a loaded machine, not a stopwatch)."""
 
 
 def _tiny_dvc_project(path: Path) -> None:
@@ -64,8 +69,9 @@ class Served:
     log: Path
 
 
-def _wait(what: str, ok: Callable[[], Any], timeout: float, served: Served,
-          every: float = 0.5) -> Any:
+def _wait(what: str, ok: Callable[[], Any], served: Served, timeout: float = WAIT_S,
+          every: float = 0.5, seen: Callable[[], object] | None = None) -> Any:
+    """Poll ``ok`` until it returns something true; ``seen`` describes the last state."""
     t0 = time.monotonic()
     while True:
         got = ok()
@@ -73,8 +79,16 @@ def _wait(what: str, ok: Callable[[], Any], timeout: float, served: Served,
             return got
         if time.monotonic() - t0 > timeout:
             tail = served.log.read_text()[-4000:] if served.log.is_file() else ""
-            raise AssertionError(f"{what} not within {timeout:.0f} s; serve log:\n{tail}")
+            last = f"; last state: {seen()}" if seen is not None else ""
+            raise AssertionError(f"waited {timeout:.0f} s for {what}{last}; serve log:\n{tail}")
         time.sleep(every)
+
+
+def _flow_run(run_id: Any) -> Any:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run_id)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +128,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                                  for d in client.read_deployments()}
                     return DEPLOYMENTS <= names
 
-                _wait("deployments registered", registered, 120, s, every=1.0)
+                _wait(f"the deployments {sorted(DEPLOYMENTS)} to be registered", registered, s,
+                      every=1.0)
                 yield s
             finally:
                 proc.terminate()
@@ -125,17 +140,26 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3 * WAIT_S)
 def test_served_pipeline_deployment_runs_to_completion(served: Served, tmp_path: Path) -> None:
     from prefect.deployments import run_deployment
 
     project = tmp_path / "proj"
     _tiny_dvc_project(project)
-    run = run_deployment("pipeline/pipeline", parameters={"root": str(project)}, timeout=240)
-    assert run.state is not None and run.state.is_completed(), run.state
+    run = run_deployment("pipeline/pipeline", parameters={"root": str(project)}, timeout=0)
+
+    def final() -> Any:
+        fr = _flow_run(run.id)
+        return fr if fr.state is not None and fr.state.is_final() else None
+
+    done = _wait("the pipeline run to reach a final state", final, served,
+                 seen=lambda: _flow_run(run.id).state)
+    assert done.state.is_completed(), done.state
     assert (project / "results" / "report" / "index.html").read_text() == "ok"
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(4 * WAIT_S)
 def test_served_forget_pauses_for_approval_and_forgets(served: Served) -> None:
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
@@ -152,10 +176,9 @@ def test_served_forget_pauses_for_approval_and_forgets(served: Served) -> None:
                          timeout=0)
 
     def read(key: str | None = None) -> Any:
+        if key is None:
+            return _flow_run(run.id)
         with get_client(sync_client=True) as client:
-            fr = client.read_flow_run(run.id)
-            if key is None:
-                return fr
             try:
                 return client.read_flow_run_input(run.id, key)
             except Exception:  # not written yet
@@ -166,20 +189,24 @@ def test_served_forget_pauses_for_approval_and_forgets(served: Served) -> None:
         assert fr.state is None or not fr.state.is_final(), fr.state
         return fr if fr.state is not None and fr.state.is_paused() else None
 
-    fr = _wait("the forget run pausing for approval", paused, 180, served)
+    fr = _wait("the forget run to pause for approval", paused, served,
+               seen=lambda: read().state)
     keys = keyset_from_paused_state(fr.state)
     # the form is saved just after the pause: wait for its schema before answering
-    _wait("the approval form", lambda: read(keys["schema"]), 30, served)
+    _wait("the paused run's approval form (its schema input)", lambda: read(keys["schema"]),
+          served)
     description = json.loads(read(keys["description"]))
     assert "Approve the deletion?" in description and "workspace" in description
     assert "s0001" not in description  # the form shows counts, never the id or paths
-    # nothing is deleted while the run waits
+    # nothing is deleted while the run waits (still paused a moment later)
     time.sleep(1.0)
+    assert read().state.is_paused(), read().state
     assert subject_files(root, "s0001") and (root / "inbox/s0001").is_dir()
 
     resume_flow_run(run.id, run_input={"approve": True})
-    done = _wait("the forget run finishing", lambda: (fr := read()).state.is_final() and fr,
-                 240, served)
+    done = _wait("the approved forget run to reach a final state",
+                 lambda: (fr := read()).state.is_final() and fr, served,
+                 seen=lambda: read().state)
     assert done.state.is_completed(), done.state
     assert subject_files(root, "s0001") == {} and not (root / "inbox/s0001").exists()
     assert subject_files(root, "s0002") == kept

@@ -50,13 +50,6 @@ def test_probe_import_and_unknown_name():
         backends.status("no_such_backend")
 
 
-def test_gsplat_status_is_explained_without_crashing():
-    """This machine's real answer: a boolean, and a reason naming the fix when unusable."""
-    st = backends.status("gsplat")
-    assert isinstance(st.available, bool) and st.name == "gsplat"
-    assert st.available or any(k in st.detail for k in ("not installed", "needs CUDA", "CUDA"))
-
-
 class _Spec:
     """Stands in for an installed package's import spec."""
 
@@ -96,7 +89,8 @@ def test_gsplat_probe_explains_each_reason(case: str, monkeypatch: pytest.Monkey
         "no_nvcc": "gsplat found no CUDA toolkit (nvcc) to build its extension",
         "ok": "",
     }[case]
-    assert st.available == (case == "ok") and st.detail == expected
+    assert st.name == "gsplat" and st.available == (case == "ok") and st.detail == expected
+    assert st.version == (None if case == "missing" else "1.5.3")
 
 
 def test_isolated_leaves_no_probe_or_status_behind() -> None:
@@ -108,3 +102,24 @@ def test_isolated_leaves_no_probe_or_status_behind() -> None:
         assert backends.available("only_inside") and not backends.available("cuda")
     assert set(backends.summary()) == before
     assert backends.status("cuda").detail != "marked inside"
+
+
+@pytest.mark.parametrize("run", [1, 2])
+def test_auto_backend_falls_back_with_one_warning(run: int) -> None:
+    """On CUDA without a usable gsplat, ``auto`` picks torch and warns once per process; every
+    test starts unwarned (run twice: the first run's warning must not leak into the second)."""
+    import warnings
+
+    import torch
+
+    from headforge.splat import render
+
+    backends.register_probe("gsplat")(
+        lambda: backends.BackendStatus("gsplat", False, None, "gsplat is not installed"))
+    cuda = torch.device("cuda")  # only its type is read: no GPU needed
+    with pytest.warns(RuntimeWarning, match=r"gsplat unavailable on CUDA \(gsplat is not inst"):
+        assert render._pick_backend("auto", cuda) == "torch"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert render._pick_backend("auto", cuda) == "torch"
+        assert render._pick_backend("auto", torch.device("cpu")) == "torch"

@@ -119,15 +119,19 @@ def test_make_detector_from_config() -> None:
     assert "2DFAN4" in status["face_alignment"].reason
 
 
-def test_face_alignment_availability_follows_weights_and_package(tmp_path: Path) -> None:
-    from headforge.track.detect_face_alignment import face_alignment_installed
+@pytest.mark.parametrize("installed", [False, True])
+def test_face_alignment_availability_follows_weights_and_package(
+        installed: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the weights in place, the package decides (its probe is patched: the answer does
+    not depend on what is installed here)."""
+    from headforge.track import detect_face_alignment
 
+    monkeypatch.setattr(detect_face_alignment, "face_alignment_installed", lambda: installed)
     (tmp_path / "s3fd-619a316812.pth").write_bytes(b"")
     (tmp_path / "2DFAN4-cd938726ad.zip").write_bytes(b"")
-    st = detectors_available(TrackConfig(face_alignment_weights=str(tmp_path)))
-    assert st["face_alignment"].available == face_alignment_installed()
-    if not st["face_alignment"].available:
-        assert "pip install face-alignment" in st["face_alignment"].reason
+    st = detectors_available(TrackConfig(face_alignment_weights=str(tmp_path)))["face_alignment"]
+    assert st.available == installed
+    assert st.reason == ("" if installed else "pip install face-alignment")
 
 
 def test_detectors_are_registered_backends() -> None:

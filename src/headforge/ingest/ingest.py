@@ -44,8 +44,8 @@ PURPOSE = "capture"
 STAGING = ".ingest-staging"
 
 
-class Registry(Protocol):
-    """What ingest needs of the consent registry (:class:`headforge.privacy.Registry`)."""
+class IngestRegistry(Protocol):
+    """What ingest needs of the consent registry (:class:`headforge.privacy.Registry` is one)."""
 
     def require_consent(self, subject_id: str, scope: Any) -> Any: ...
 
@@ -184,7 +184,7 @@ def check_subject(subject: str, src: Path) -> None:
     check_name(subject, "subject", src)
 
 
-def check_consent(subject: str, cfg: IngestConfig, registry: Registry | None) -> None:
+def check_consent(subject: str, cfg: IngestConfig, registry: IngestRegistry | None) -> None:
     """Raise (the registry's ConsentError) unless ``subject`` may be captured."""
     if not cfg.require_consent:
         return
@@ -197,7 +197,7 @@ def check_consent(subject: str, cfg: IngestConfig, registry: Registry | None) ->
 
 
 def stage_subject(
-    subject: str, cfg: IngestConfig, registry: Registry | None, root: Path | None = None
+    subject: str, cfg: IngestConfig, registry: IngestRegistry | None, root: Path | None = None
 ) -> StagedSubject:
     """Check consent, read + validate ``inbox/<subject>`` and build its output in staging."""
     root = root or project_root()
@@ -262,7 +262,7 @@ def discard_staged(staging: Path) -> None:
 
 
 def commit_subjects(
-    staged: Sequence[StagedSubject], registry: Registry | None, root: Path | None = None
+    staged: Sequence[StagedSubject], registry: IngestRegistry | None, root: Path | None = None
 ) -> CommitResult:
     """Move staged outputs into ``data/captures/``, rewrite the manifest, record lineage.
 
@@ -287,7 +287,7 @@ def commit_subjects(
 
 
 def record_lineage(
-    registry: Registry, staged: Sequence[StagedSubject], manifest: tuple[str, str, list[str]]
+    registry: IngestRegistry, staged: Sequence[StagedSubject], manifest: tuple[str, str, list[str]]
 ) -> None:
     """Lineage of every written file (stale records of replaced files removed), the manifest
     with the subjects it holds, and one audit entry per subject."""
@@ -315,7 +315,7 @@ def record_lineage(
 
 
 def ingest_subjects(
-    subjects: Sequence[str], cfg: IngestConfig, registry: Registry | None,
+    subjects: Sequence[str], cfg: IngestConfig, registry: IngestRegistry | None,
     root: Path | None = None,
 ) -> CommitResult:
     """Stage every subject, then commit them together; any failure leaves all as they were."""

@@ -8,7 +8,8 @@ the same inputs with the same image energy, for a given wall-time budget (the in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -70,8 +71,10 @@ def fit_baseline(
     seconds: float,
     max_steps: int = 100_000,
     callback: StepCallback | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> BaselineResult:
-    """Fit free Gaussians to ``inputs`` for ``seconds`` of wall time (or ``max_steps``)."""
+    """Fit free Gaussians to ``inputs`` for ``seconds`` of wall time (or ``max_steps``),
+    as measured by ``clock`` (seconds; tests drive the budget with a fake one)."""
     if seconds <= 0:
         raise ValueError(f"baseline time budget must be > 0 s, got {seconds}")
     dev = prior.device
@@ -96,5 +99,5 @@ def fit_baseline(
                "scale": cfg.w_scale}
     stage = Phase("baseline", max_steps, cfg.baseline_lr, free=("gaussians",),
                   terms=tuple(weights), time_budget=seconds)
-    res = run_phase({"gaussians": model.raw}, stage, energy, weights, callback)
+    res = run_phase({"gaussians": model.raw}, stage, energy, weights, callback, clock)
     return BaselineResult(model=model, stage=res)
