@@ -10,10 +10,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperCommand
 
 app = typer.Typer(add_completion=False)
+
+
+class _ListsPlaces(TyperCommand):
+    """``--help`` ends with the places forget cleans, read from the place registry when the help
+    is shown (so plain invocations import nothing of forget)."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from headforge.privacy.forget.places import PLACES
+
+        self.epilog = "Places it cleans: " + ", ".join(PLACES.names()) + "."
+        super().format_help(ctx, formatter)
 
 
 def _flow(module: str, args: list[str]) -> int:
@@ -30,7 +43,7 @@ def _flow(module: str, args: list[str]) -> int:
     return subprocess.call([sys.executable, "-m", module, *args], cwd=root, env=env)
 
 
-@app.command()
+@app.command(cls=_ListsPlaces)
 def forget(
     subject: str = typer.Argument(..., help="Pseudonymous subject id, e.g. s0042."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Plan and preview; change nothing."),

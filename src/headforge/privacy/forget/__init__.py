@@ -10,6 +10,9 @@ Steps (each a function, so the Prefect flow can run them as tasks): :func:`build
 :func:`format_plan` -> approval -> :func:`apply_plan` -> :func:`verify_forgotten` ->
 :func:`finish` (audit entry with counts and hashes only). :func:`due_for_retention` lists the
 forgets a scheduled sweep must run. DVC is only ever run in subprocesses.
+
+Each place these steps reach (workspace, DVC cache, remotes, run-cache, Prefect, ...) is one
+:class:`Place` of :data:`PLACES` (:mod:`headforge.privacy.forget.places`).
 """
 
 from headforge.privacy.forget.apply import (
@@ -27,6 +30,7 @@ from headforge.privacy.forget.model import (
     ForgetPlan,
     Hit,
     Kind,
+    StoreName,
     VerifyResult,
 )
 from headforge.privacy.forget.pipeline import (
@@ -41,12 +45,14 @@ from headforge.privacy.forget.pipeline import (
     resume_pending,
     retrain_stages,
 )
+from headforge.privacy.forget.places import PLACES, Place
 from headforge.privacy.forget.plan import RETRAIN_FILE, build_plan, format_plan
 from headforge.privacy.forget.retention import RetentionDue, due_for_retention
 from headforge.privacy.forget.settings import ForgetSettings, load_settings
 from headforge.privacy.forget.verify import verify_forgotten
 
 __all__ = [
+    "PLACES",
     "RETRAIN_FILE",
     "Action",
     "ApplyResult",
@@ -60,9 +66,11 @@ __all__ = [
     "Kind",
     "LocalStore",
     "Markers",
+    "Place",
     "Resume",
     "RetentionDue",
     "S3Store",
+    "StoreName",
     "VerifyResult",
     "apply_plan",
     "apply_subject",

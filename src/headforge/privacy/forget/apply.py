@@ -19,12 +19,11 @@ from typing import Any, Protocol
 import pandas as pd
 
 from headforge.io_utils import atomic_path, sha256_file, write_text_atomic
-from headforge.privacy.forget.dvcstore import ObjectStore, open_stores, run_dvc
-from headforge.privacy.forget.history import outs_of
+from headforge.privacy.forget.dvcstore import ObjectStore, open_stores
 from headforge.privacy.forget.markers import ContentIndex, pseudonym_pattern
-from headforge.privacy.forget.model import Action, ApplyResult, ForgetPlan, Kind
+from headforge.privacy.forget.model import Action, ApplyResult, ForgetPlan, Kind, StoreName
+from headforge.privacy.forget.places import place_of
 from headforge.privacy.forget.plan import RETRAIN_FILE
-from headforge.privacy.forget.prefect_runs import apply_flow_run
 from headforge.privacy.forget.settings import ForgetSettings
 from headforge.privacy.records import LineageRecord
 
@@ -117,7 +116,8 @@ def plan_from_json(d: dict[str, Any]) -> ForgetPlan:
 
 
 # ------------------------------------------------------------------------------ executors
-def _remove(p: Path) -> int:
+def remove_path(p: Path) -> int:
+    """Remove a file or folder (read-only files too); returns the bytes it held."""
     if p.is_symlink() or p.is_file():
         size = p.lstat().st_size
         try:
@@ -133,7 +133,7 @@ def _remove(p: Path) -> int:
     return 0
 
 
-def _prune_empty(p: Path, stop: set[Path]) -> None:
+def prune_empty(p: Path, stop: set[Path]) -> None:
     """Remove empty folders above ``p`` up to (not including) a scan root."""
     d = p.parent
     while d not in stop and d != d.parent:
@@ -220,17 +220,8 @@ def clear_retrain_requests(root: Path, done_stages: list[str]) -> list[Path]:
     return removed
 
 
-def _recommit(root: Path, rel: str) -> None:
-    """Re-record a ``.dvc`` data source; drop the file when its output is gone entirely."""
-    outs = outs_of(rel, (root / rel).read_bytes()) if (root / rel).is_file() else []
-    if outs and not any((root / p).exists() for p, _ in outs):
-        run_dvc(["remove", rel], root)
-    elif outs:
-        run_dvc(["commit", "--force", "--quiet", rel], root)
-
-
 class Applier:
-    """Runs the actions of one plan against one project."""
+    """Runs the actions of one plan against one project: each by the step of its place."""
 
     def __init__(self, plan: ForgetPlan, settings: ForgetSettings, registry: ApplyRegistry,
                  stores: tuple[ObjectStore | None, list[ObjectStore]] | None = None,
@@ -238,63 +229,32 @@ class Applier:
         self.plan, self.settings, self.registry = plan, settings, registry
         cache, remotes = stores if stores is not None else open_stores(settings.layout,
                                                                       settings.root)
-        self.stores: dict[str, ObjectStore] = {"cache": cache} if cache else {}
-        for r in remotes:
-            self.stores[f"remote:{r.name}"] = r
-            self.stores[r.name] = r
-        if cache:
-            self.stores["run-cache:cache"] = cache
+        self.cache = cache
+        self.remotes = {r.name: r for r in remotes}
         self.others = others or []
+        """The other subjects' ids (never matched by the subject's pseudonym pattern)."""
         self.stop = {(settings.root / p).resolve() for p in settings.config.scan_paths}
+        """Folders that emptied folders are pruned up to (the scan roots and the root)."""
         self.stop.add(settings.root.resolve())
 
     def run(self, action: Action) -> int:
-        """Do one action; returns bytes freed."""
-        a, root = action, self.settings.root
-        if a.kind in (Kind.DELETE, Kind.DELETE_MODEL):
-            p = root / a.target if a.store == "workspace" else Path(a.target)
-            freed = _remove(p)
-            if a.store == "workspace":
-                _prune_empty(p.resolve(), self.stop)
-            return freed
-        if a.kind is Kind.REWRITE_MANIFEST:
-            return self._rewrite(a)
-        if a.kind is Kind.REDACT:
-            p = root / a.target
-            return redact_lines(p, self.plan.subject, self.others) if p.is_file() else 0
-        if a.kind is Kind.DELETE_OBJECT:
-            return self._store(a.store).delete(a.target)
-        if a.kind is Kind.DELETE_RUN:
-            name = a.store.split(":", 1)[1]
-            return self._store("cache" if name == "cache" else name).delete_run_cache(a.target)
-        if a.kind is Kind.DELETE_FLOW_RUN:
-            if self.settings.flow_runs is None:
-                raise RuntimeError("the plan deletes Prefect flow runs but no Prefect API is "
-                                   "configured now: run the forget flow (it connects to it)")
-            return apply_flow_run(self.settings.flow_runs, a)
-        if a.kind is Kind.RECOMMIT:
-            _recommit(root, a.target)
-            return 0
-        if a.kind is Kind.QUEUE_RETRAIN:
-            stages = sorted({self.settings.stage_of(x) or str(a.stage) for x in a.data})
-            queue_retrain(root, a, self.plan.digest, stages)
-            return 0
-        if a.kind is Kind.DELETE_LINEAGE:
-            self.registry.delete_lineage(list(a.data))
-            return 0
-        if a.kind is Kind.WITHDRAW:
-            self.registry.withdraw(self.plan.subject, None if a.target == "all" else a.target)
-            return 0
-        raise ValueError(f"unknown action kind {a.kind!r}")
+        """Do one action with its place's ``apply``; returns bytes freed."""
+        place = place_of(action.store)
+        if place.apply is None:
+            raise ValueError(f"place {place.name!r} has no apply step for {action.kind.value}")
+        return place.apply(self, action)
 
-    def _store(self, name: str) -> ObjectStore:
-        try:
-            return self.stores[name]
-        except KeyError:
-            raise RuntimeError(f"store {name!r} of the plan is no longer configured: restore it "
-                               "in .dvc/config or forget again to re-plan") from None
+    def object_store(self, name: StoreName) -> ObjectStore:
+        """The DVC store called ``cache`` or ``remote:<name>`` in the plan."""
+        store = self.cache if name == StoreName("cache") else (
+            self.remotes.get(name.detail) if name.family == "remote" else None)
+        if store is None:
+            raise RuntimeError(f"store {str(name)!r} of the plan is no longer configured: "
+                               "restore it in .dvc/config or forget again to re-plan")
+        return store
 
-    def _rewrite(self, a: Action) -> int:
+    def rewrite(self, a: Action) -> int:
+        """Rewrite a workspace manifest without the subject's rows; its lineage follows."""
         p = self.settings.root / a.target
         if not p.is_file():
             return 0

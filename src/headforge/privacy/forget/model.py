@@ -49,13 +49,35 @@ DATA_KINDS = frozenset(k for k, p in PHASES.items() if p <= 2)
 
 
 @dataclasses.dataclass(frozen=True)
+class StoreName:
+    """The store of an action or hit: the place (family) that owns it and, for places holding
+    several stores, which one. ``remote:s3`` is ``StoreName("remote", "s3")``,
+    ``run-cache:cache`` is ``StoreName("run-cache", "cache")``, ``workspace`` is
+    ``StoreName("workspace")``. The only code that splits or builds store names."""
+
+    family: str
+    """The place: a name registered in :data:`headforge.privacy.forget.places.PLACES`."""
+    detail: str = ""
+    """Which store of the place (a DVC remote's name); empty for places with one store."""
+
+    @classmethod
+    def parse(cls, text: str) -> StoreName:
+        family, _, detail = text.partition(":")
+        return cls(family, detail)
+
+    def __str__(self) -> str:
+        return f"{self.family}:{self.detail}" if self.detail else self.family
+
+
+@dataclasses.dataclass(frozen=True)
 class Action:
     """One idempotent step of a deletion."""
 
     kind: Kind
     store: str
     """``workspace``, ``cache``, ``remote:<name>``, ``run-cache:<store>``, ``prefect``,
-    ``prefect-api`` (flow runs), ``dvc-state``, ``dvc`` or ``registry``."""
+    ``prefect-api`` (flow runs), ``dvc-state``, ``dvc`` or ``registry``: a :class:`StoreName`
+    whose family is the place that applies the action."""
     target: str
     """Path relative to the project root (workspace), object id, run-cache key, absolute path
     (Prefect storage, DVC state) or a registry target."""
@@ -65,6 +87,10 @@ class Action:
     """The pipeline stage whose output this is (rerun or retrained afterwards)."""
     data: tuple[str, ...] = ()
     """Extra arguments (artifacts of a lineage deletion or a retraining request)."""
+
+    @property
+    def store_name(self) -> StoreName:
+        return StoreName.parse(self.store)
 
     @property
     def id(self) -> str:
@@ -84,7 +110,7 @@ class Action:
 
 def store_family(store: str) -> str:
     """``remote:s3`` -> ``remote``; ``run-cache:cache`` -> ``run-cache``."""
-    return store.split(":", 1)[0]
+    return StoreName.parse(store).family
 
 
 @dataclasses.dataclass

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from pathlib import Path
 from typing import Protocol
 
 from headforge.privacy.forget.dvcstore import ObjectStore, open_stores
-from headforge.privacy.forget.history import outs_of, working_dvc_files
 from headforge.privacy.forget.markers import ContentIndex, Markers
 from headforge.privacy.forget.model import Action, ForgetPlan, Kind
-from headforge.privacy.forget.scan import ScanContext, detect
+from headforge.privacy.forget.places import visited
+from headforge.privacy.forget.scan import Detection, ScanContext, detect
 from headforge.privacy.forget.settings import ForgetSettings, audit_salt, subject_digest
 from headforge.privacy.records import (
     Consent,
@@ -63,19 +64,27 @@ def open_context(settings: ForgetSettings, registry: RegistryLike, subject: str,
                        scoped=scope not in (None, "capture"))
 
 
-def _recommits(settings: ForgetSettings, changed: list[str]) -> list[Action]:
-    """``.dvc`` data sources whose tracked folder/file loses or changes a file."""
-    out = []
-    for rel in working_dvc_files(settings.root) if changed else []:
-        f = settings.root / rel
-        if not rel.endswith(".dvc") or not f.is_file():
-            continue
-        for path, _md5 in outs_of(rel, f.read_bytes()):
-            if any(c == path or c.startswith(path + "/") for c in changed):
-                out.append(Action(Kind.RECOMMIT, "dvc", rel, 0,
-                                  f"re-record {path} without the subject's files"))
-                break
-    return out
+@dataclasses.dataclass
+class PlanContext:
+    """What a place's ``plan`` step sees: the scan's findings and where the forget stands."""
+
+    settings: ForgetSettings
+    registry: RegistryLike
+    subject: str
+    scope: str | None
+    scan: ScanContext
+    det: Detection
+    retrain: dict[str, list[str]]
+    """Model stage -> model artifacts deleted because they were trained on the subject."""
+    notes: list[str]
+    """The plan's notes (a place may add its own)."""
+    review: list[str]
+    """Items for a person to review (a place may add its own)."""
+
+    @property
+    def found(self) -> list[Action]:
+        """The data actions every place's scan found."""
+        return self.det.actions
 
 
 def build_plan(settings: ForgetSettings, registry: RegistryLike, subject: str,
@@ -97,8 +106,6 @@ def build_plan(settings: ForgetSettings, registry: RegistryLike, subject: str,
         det.notes.append(f"{subject} is not in the registry (data without consent, or a typo: "
                          "check `headforge consent list`)")
     actions = list(det.actions)
-    changed = [a.target for a in actions if a.store == "workspace"]
-    actions += _recommits(settings, changed)
     retrain: dict[str, list[str]] = {}
     for a in actions:
         if a.kind is Kind.DELETE_MODEL and a.stage:
@@ -108,30 +115,13 @@ def build_plan(settings: ForgetSettings, registry: RegistryLike, subject: str,
         if len(r.subject_ids) > 1 and r.stage in settings.config.model_stages and not any(
                 t == r.artifact or t.startswith(r.artifact + "/") for t in queued):
             retrain.setdefault(r.stage, []).append(r.artifact)
-    for stage, arts in sorted(retrain.items()):
-        actions.append(Action(Kind.QUEUE_RETRAIN, "workspace",
-                              f"results/{stage}/{RETRAIN_FILE}", 0,
-                              "retrain without the subject", stage, tuple(sorted(arts))))
-    manifests = {a.target for a in actions if a.kind is Kind.REWRITE_MANIFEST}
-    to_unlink = sorted(r.artifact for r in ctx.lineage if r.artifact not in manifests)
-    if to_unlink:
-        actions.append(Action(Kind.DELETE_LINEAGE, "registry", "lineage", len(to_unlink),
-                              "lineage records of deleted artifacts", None, tuple(to_unlink)))
-    active = [c for c in registry.consents(subject) if c.withdrawn_at is None
-              and (scope in (None, "capture") or c.scope.value == scope)]
-    if active:
-        actions.append(Action(Kind.WITHDRAW, "registry", scope or "all", len(active),
-                              "mark the consent withdrawn"))
+    pc = PlanContext(settings, registry, subject, scope, ctx, det, retrain, det.notes,
+                     list(det.review))
+    for place in visited(ctx.scoped):
+        if place.plan is not None:
+            actions += place.plan(pc)
     regenerate = sorted({a.stage for a in actions if a.store == "workspace" and a.stage
                          and a.kind is not Kind.QUEUE_RETRAIN} - set(retrain))
-    if det.prefect_orphan_logs:
-        det.notes.append(f"{det.prefect_orphan_logs} Prefect log line(s) of runs that no longer "
-                         "exist name the subject: verify will report them (no API deletes them)")
-    review = list(det.review) + [f"git history: {p}" for p in det.git]
-    if det.git:
-        det.notes.append(f"{len(det.git)} file(s) of the subject are committed to git history; "
-                         "forget does not rewrite history: use `git filter-repo --invert-paths "
-                         "--path <file>` and force-push, then run forget again")
     retrain_stages = sorted({settings.stage_of(a) or s for s, arts in retrain.items()
                              for a in arts})
     salt = audit_salt(settings.journal_dir, create=create_salt)
@@ -139,7 +129,7 @@ def build_plan(settings: ForgetSettings, registry: RegistryLike, subject: str,
                       actions=actions, index=ctx.markers.index,
                       subject_oids=det.subject_oids, retrain=retrain, regenerate=regenerate,
                       retrain_stages=retrain_stages,
-                      shared_kept=len(det.shared), review=review, notes=det.notes,
+                      shared_kept=len(det.shared), review=pc.review, notes=pc.notes,
                       revisions=det.catalogue.revisions if det.catalogue else 0)
 
 
@@ -166,7 +156,7 @@ def format_plan(plan: ForgetPlan, limit: int = 12, private: bool = False) -> str
     if plan.is_empty:
         lines.append("  nothing of this subject is left anywhere")
     for store, n in plan.bytes_by_store().items():
-        count = sum(1 for a in plan.data_actions if a.store.split(":")[0] == store)
+        count = sum(1 for a in plan.data_actions if a.store_name.family == store)
         lines.append(f"  {store:<10} {count:>6} item(s) {_human(n):>10}")
     by_kind = plan.counts()
     lines.append("  actions: " + ", ".join(f"{k}={v}" for k, v in by_kind.items()))

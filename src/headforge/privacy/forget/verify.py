@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 from headforge.privacy.forget.dvcstore import ObjectStore, open_stores
 from headforge.privacy.forget.model import ForgetPlan, Hit, VerifyResult
+from headforge.privacy.forget.places import visited
 from headforge.privacy.forget.plan import RegistryLike, open_context
-from headforge.privacy.forget.prefect_runs import orphan_log_hit, own_run_hit
-from headforge.privacy.forget.scan import detect, recreated_by_others
+from headforge.privacy.forget.scan import (
+    Detection,
+    ScanContext,
+    detect,
+    dvc_stores,
+    recreated_by_others,
+)
 from headforge.privacy.forget.settings import ForgetSettings
+
+
+@dataclasses.dataclass
+class VerifyContext:
+    """What a place's ``verify`` step sees: the plan, the re-scan and the hits so far."""
+
+    settings: ForgetSettings
+    plan: ForgetPlan
+    scan: ScanContext
+    det: Detection
+    """The re-scan (its actions are already hits)."""
+    hits: list[Hit]
+    """Hits so far (the re-scan's, then those of the places verified before)."""
+
+    @functools.cached_property
+    def recreated(self) -> set[str]:
+        """Planned object ids that a current output of someone else holds again (kept)."""
+        return recreated_by_others(self.scan, self.plan.subject_oids - self.det.subject_oids,
+                                   dvc_stores(self.scan))
 
 
 def verify_forgotten(settings: ForgetSettings, registry: RegistryLike, plan: ForgetPlan,
                      stores: tuple[ObjectStore | None, list[ObjectStore]] | None = None,
                      ) -> VerifyResult:
-    """Re-scan workspace, cache, remotes, run-caches, Prefect storage and API, DVC state.
+    """Re-scan every place (workspace, cache, remotes, run-caches, Prefect storage and API,
+    DVC state, git history), then run each place's own check.
 
     Uses the plan's content index (hashes and fragments of files that no longer exist), checks
     that none of the plan's object ids is left in any store, and that the registry holds no
@@ -22,26 +51,9 @@ def verify_forgotten(settings: ForgetSettings, registry: RegistryLike, plan: For
     stores = stores if stores is not None else open_stores(settings.layout, settings.root)
     ctx = open_context(settings, registry, plan.subject, plan.scope, plan.index, stores)
     det = detect(ctx)
-    hits = [Hit(a.store, a.target, a.reason) for a in det.actions]
-    cache, remotes = stores
-    live = [s for s in [cache, *remotes] if s is not None]
-    recreated = recreated_by_others(ctx, plan.subject_oids - det.subject_oids, live)
-    for s in live:
-        fam = "cache" if s is cache else f"remote:{s.name}"
-        present = {oid for oid, _ in s.iter_objects()}
-        for oid in sorted((plan.subject_oids | det.subject_oids) & present - recreated):
-            if not any(h.target == oid and h.store == fam for h in hits):
-                hits.append(Hit(fam, oid, "object of the subject's data still stored"))
-    for path in det.git:
-        hits.append(Hit("git", path, "committed to git history: remove it with "
-                        f"`git filter-repo --invert-paths --path {path}`, then forget again"))
-    if det.prefect_orphan_logs:
-        hits.append(orphan_log_hit(det.prefect_orphan_logs))
-    own = (own_run_hit(settings.flow_runs, ctx.markers.pattern)
-           if settings.flow_runs is not None and not ctx.scoped else None)
-    if own is not None:
-        hits.append(own)
-    if ctx.lineage:
-        hits.append(Hit("registry", "lineage", f"{len(ctx.lineage)} lineage record(s) left"))
-    return VerifyResult(ok=not hits, hits=hits, checked=det.checked)
-
+    vc = VerifyContext(settings, plan, ctx, det, [Hit(a.store, a.target, a.reason)
+                                                  for a in det.actions])
+    for place in visited(ctx.scoped):
+        if place.verify is not None:
+            vc.hits += place.verify(vc)
+    return VerifyResult(ok=not vc.hits, hits=vc.hits, checked=det.checked)
