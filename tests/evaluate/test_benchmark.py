@@ -65,6 +65,9 @@ def test_ground_truth_scores_perfectly(tiny_prior: Path, tmp_path: Path) -> None
 
 def test_tiny_suite_through_the_command(tiny_prior: Path, tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj", tiny_prior)
+    stale = root / "results/benchmark/grids/internal/self_1shot_d3.png"  # an earlier suite's
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
     r = subprocess.run(["headforge", "benchmark", "--suite", "tiny", "--methods",
                         "prior,encoder,baseline"], cwd=root, env=_env(), capture_output=True,
                        text=True, timeout=1200)
@@ -84,6 +87,9 @@ def test_tiny_suite_through_the_command(tiny_prior: Path, tmp_path: Path) -> Non
     assert sorted(s["grids"]) == sorted(f"grids/public/{n}.png" for n in (
         "self_1shot_astro_clip", "photo_set_astro_clip", "cross_hopper_-astro_clip"))
     assert all((out / g).is_file() for g in s["grids"])
+    assert not stale.exists()  # the folder holds this run only
+    assert sorted(p.name for p in out.iterdir()) == ["grids", "per_frame.csv", "summary.json",
+                                                     "table.md"]
     rows = (out / "per_frame.csv").read_text().splitlines()
     assert len(rows) == 1 + 3 * (2 + 1 + 2)  # header + methods x (self 2 + photo 1 + cross 2)
 

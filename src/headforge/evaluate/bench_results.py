@@ -32,7 +32,7 @@ from headforge.evaluate.protocol import Task
 from headforge.evaluate.run import save_grid
 from headforge.evaluate.suite import Suite
 from headforge.invert.bundle import to_uint8
-from headforge.io_utils import write_text_atomic
+from headforge.io_utils import atomic_path, write_text_atomic
 from headforge.metrics import NAMES as METRICS
 
 LOWER_IS_BETTER = frozenset({"l1", "lpips", "akd", "aed", "apd"})
@@ -125,27 +125,29 @@ def write_results(out: Path, metrics_path: Path, suite: Suite, methods: Sequence
                                  "fits": t["fits"], "steps": t["steps"],
                                  **{f"budget_{k}": v for k, v in t["budget"].items()},
                                  **means.get(m, {})}
-    out.mkdir(parents=True, exist_ok=True)
-    grids = write_grids(out, suite, methods, tasks, renders)
-    summary = {
-        "suite": suite.name, "protocol": dataclasses.asdict(suite.protocol),
-        "captures": {n: dataclasses.asdict(c) for n, c in suite.captures.items()},
-        "tasks": [{"name": t.name, "protocol": t.protocol, "capture": t.capture,
-                   "driver": t.driver, "input_frames": t.inputs.card["input_frames"],
-                   "scored_frames": t.target_frames} for t in tasks],
-        "metrics": metrics, "per_task": per_task,
-        "timing": {m: {k: v for k, v in t.items()} for m, t in timing.items()},
-        "grids": grids, **info,
-    }
-    write_text_atomic(out / "summary.json", json.dumps(summary, indent=1, default=str))
-    cols = ["method", "task", "protocol", "capture", "driver", "frame", *METRICS]
-    tmp = out / "per_frame.csv.part"
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
-        for r in per_frame:
-            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
-    tmp.replace(out / "per_frame.csv")
-    write_text_atomic(out / "table.md", table_markdown(metrics))
+    # the whole folder is written beside ``out`` and renamed onto it: a run leaves no grid or
+    # table of an earlier suite behind, and an interrupted run leaves the last one intact
+    with atomic_path(out) as new:
+        new.mkdir(parents=True)
+        grids = write_grids(new, suite, methods, tasks, renders)
+        summary = {
+            "suite": suite.name, "protocol": dataclasses.asdict(suite.protocol),
+            "captures": {n: dataclasses.asdict(c) for n, c in suite.captures.items()},
+            "tasks": [{"name": t.name, "protocol": t.protocol, "capture": t.capture,
+                       "driver": t.driver, "input_frames": t.inputs.card["input_frames"],
+                       "scored_frames": t.target_frames} for t in tasks],
+            "metrics": metrics, "per_task": per_task,
+            "timing": {m: {k: v for k, v in t.items()} for m, t in timing.items()},
+            "grids": grids, **info,
+        }
+        write_text_atomic(new / "summary.json", json.dumps(summary, indent=1, default=str))
+        cols = ["method", "task", "protocol", "capture", "driver", "frame", *METRICS]
+        tmp = new / "per_frame.csv"
+        with tmp.open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
+            w.writeheader()
+            for r in per_frame:
+                w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in cols})
+        write_text_atomic(new / "table.md", table_markdown(metrics))
     write_text_atomic(metrics_path, json.dumps(metrics, indent=1))
     return summary
